@@ -1,0 +1,103 @@
+// Package medssl is the root of the medssl library: self-supervised representation
+// learning on medical images, built on GoMLX.
+//
+// The sub-packages do the work (data, augment, models, ssl, supervised, eval); this
+// package only chooses the compute backend they all run on.
+package medssl
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend, always available
+	"github.com/gomlx/go-xla/compute/xla"
+	_ "github.com/gomlx/go-xla/compute/xla/autoinstall" // installs PJRT plugins, only when XLA is asked for explicitly
+	"github.com/gomlx/go-xla/pjrt"
+)
+
+// BackendEnvVar is the environment variable that selects the backend, as in GoMLX:
+// "go", "xla:cpu", "xla:cuda", "onnx:/path/libonnxruntime.so.1" (onnx needs -tags onnx).
+const BackendEnvVar = compute.ConfigEnvVar
+
+var (
+	backendOnce sync.Once
+	backendVal  compute.Backend
+	backendErr  error
+	// BackendLog receives the one line that says which backend runs. Set it to io.Discard to silence it.
+	BackendLog io.Writer = os.Stderr
+)
+
+// Backend returns the process-wide compute backend, created on first use.
+//
+// Selection, in order:
+//  1. $GOMLX_BACKEND, if set, exactly as GoMLX reads it. Asking for "xla" there lets go-xla
+//     download its PJRT plugin when it is missing (that needs network access).
+//  2. XLA, if a PJRT plugin ("cuda" first, then "cpu") is already installed on this machine.
+//     Nothing is downloaded: without network that would hang or fail.
+//  3. The pure-Go backend ("go"), which always works.
+//
+// It prints one line to BackendLog naming the backend and, when XLA is not used, how to enable it.
+func Backend() (compute.Backend, error) {
+	backendOnce.Do(func() {
+		backendVal, backendErr = newBackend()
+	})
+	return backendVal, backendErr
+}
+
+// MustBackend is Backend that panics on error, for examples and tests.
+func MustBackend() compute.Backend {
+	b, err := Backend()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func newBackend() (b compute.Backend, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("medssl: creating backend: %v", r)
+		}
+	}()
+	if config, ok := os.LookupEnv(BackendEnvVar); ok && config != "" {
+		b, err = compute.NewWithConfig(config)
+		if err != nil {
+			return nil, fmt.Errorf("medssl: backend %s=%q: %w", BackendEnvVar, config, err)
+		}
+		fmt.Fprintf(BackendLog, "medssl: backend %s (from %s)\n", b.Name(), BackendEnvVar)
+		return b, nil
+	}
+	if plugin := installedXLAPlugin(); plugin != "" {
+		xla.EnableAutoInstall(false)
+		b, err = compute.NewWithConfig("xla:" + plugin)
+		if err == nil {
+			fmt.Fprintf(BackendLog, "medssl: backend xla:%s (installed PJRT plugin)\n", plugin)
+			return b, nil
+		}
+		fmt.Fprintf(BackendLog, "medssl: installed XLA plugin %q failed (%v); falling back to go\n", plugin, err)
+	}
+	b, err = compute.NewWithConfig("go")
+	if err != nil {
+		return nil, fmt.Errorf("medssl: go backend: %w", err)
+	}
+	fmt.Fprintf(BackendLog, "medssl: backend go (pure Go%s); for XLA on CPU/GPU set %s=xla:cpu or xla:cuda on a machine with network once, to install the PJRT plugin\n",
+		simdNote(), BackendEnvVar)
+	return b, nil
+}
+
+// installedXLAPlugin returns the name of an already installed PJRT plugin, preferring GPUs.
+func installedXLAPlugin() string {
+	plugins := pjrt.AvailablePlugins()
+	for _, want := range []string{"cuda", "rocm", "cpu"} {
+		for name := range plugins {
+			if name == want || strings.HasPrefix(name, want+"_v") {
+				return name
+			}
+		}
+	}
+	return ""
+}

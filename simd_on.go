@@ -1,0 +1,5 @@
+//go:build goexperiment.simd
+
+package medssl
+
+func simdNote() string { return ", SIMD kernels on" }
