@@ -1,0 +1,35 @@
+// Package eval computes classification metrics on the host and summarises
+// experiments into reports.
+//
+// Metrics are plain functions over slices in gonum's style. Throughout:
+//
+//   - labels[i] is the true class of example i, in [0, K).
+//   - scores is an N x C matrix of class probabilities, scores[i][k] = P(class k | x_i).
+//     C >= 2 gives K = C classes. C == 1 is accepted as a binary problem whose single
+//     column is the probability of class 1 (a sigmoid output), so K = 2.
+//     Probabilities must be finite and in [0, 1]; passing logits is an error because
+//     the binary decision threshold of 0.5 would silently be wrong for them.
+//   - pred[i] is a predicted class in [0, classes).
+//
+// The MedMNIST conventions (medmnist/evaluator.py, getAUC and getACC) are followed:
+// a problem with K == 2 is binary, scored by the last column of scores (the positive
+// class) and predicted positive when that score is > 0.5; K > 2 is multi-class,
+// scored by the macro average of one-vs-rest ROC AUCs and predicted by argmax.
+//
+// Degenerate inputs. Two kinds are told apart:
+//
+//   - Malformed input is an error, never a number: no examples (ErrEmpty), lengths
+//     that disagree or ragged score rows (ErrShape), a label or prediction outside
+//     [0, K) (ErrLabel), a non-finite or out-of-range score (ErrScore).
+//   - Well-formed input for which a metric is mathematically undefined (0/0) gives
+//     NaN with a nil error. This happens when a class is absent from labels: its ROC
+//     AUC and sensitivity are undefined, and so is any macro average over classes
+//     that includes it (AUC, BalancedAccuracy, MacroF1 are then NaN; absent classes
+//     are not skipped, unlike scikit-learn's warnings-and-skip or zero_division=0).
+//     NaN propagates into report means and is written as "NaN" in CSV and as null in
+//     JSON, so an undefined metric is always visible, never a silent number.
+//
+// Reports (Report, Row, Summary) group runs by arm and label fraction and give the
+// mean and the sample standard deviation (n-1 denominator, gonum/stat) of AUC, ACC
+// and balanced accuracy, printed as an aligned table and written as CSV and JSON.
+package eval

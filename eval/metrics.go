@@ -1,0 +1,81 @@
+package eval
+
+import (
+	"strconv"
+)
+
+// Stable metric names used as keys in Metrics.Map, reports, CSV and JSON.
+const (
+	MetricAUC         = "auc"
+	MetricACC         = "acc"
+	MetricBalancedACC = "balanced_acc"
+	MetricMacroF1     = "macro_f1"
+	// Per-class metrics are named MetricSensitivity+"_"+k and MetricSpecificity+"_"+k.
+	MetricSensitivity = "sensitivity"
+	MetricSpecificity = "specificity"
+)
+
+// Metrics holds the classification metrics of one evaluation, as Compute fills them.
+// Undefined values are NaN (see the package documentation).
+type Metrics struct {
+	N       int // number of examples
+	Classes int // K
+
+	AUC         float64 // MedMNIST AUC, see AUC
+	ACC         float64 // MedMNIST accuracy, see ACC
+	BalancedACC float64 // mean per-class recall, see BalancedAccuracy
+	MacroF1     float64 // see MacroF1
+
+	Sensitivity []float64 // per class, see Sensitivity
+	Specificity []float64 // per class, see Specificity
+	Confusion   [][]int   // Confusion[true][predicted]
+}
+
+// Compute returns all metrics of an N x C probability matrix with MedMNIST's
+// conventions: AUC from the scores, and the other metrics from the predictions
+// of Predict (threshold 0.5 for binary problems, argmax for multi-class).
+// Malformed input is an error; a class absent from labels gives NaN AUC,
+// balanced accuracy and sensitivity for that class, and a nil error.
+func Compute(labels []int, scores [][]float64) (Metrics, error) {
+	classes, err := checkScores(labels, scores)
+	if err != nil {
+		return Metrics{}, err
+	}
+	m := Metrics{N: len(labels), Classes: classes}
+	if m.AUC, err = AUC(labels, scores); err != nil {
+		return Metrics{}, err
+	}
+	pred, err := Predict(scores)
+	if err != nil {
+		return Metrics{}, err
+	}
+	if m.Confusion, err = Confusion(labels, pred, classes); err != nil {
+		return Metrics{}, err
+	}
+	// The remaining calls cannot fail on inputs Confusion accepted.
+	m.ACC, _ = Accuracy(labels, pred)
+	m.BalancedACC, _ = BalancedAccuracy(labels, pred, classes)
+	m.MacroF1, _ = MacroF1(labels, pred, classes)
+	m.Sensitivity, _ = Sensitivity(labels, pred, classes)
+	m.Specificity, _ = Specificity(labels, pred, classes)
+	return m, nil
+}
+
+// Map returns the metrics keyed by their stable names: "auc", "acc",
+// "balanced_acc", "macro_f1", and "sensitivity_k", "specificity_k" for each
+// class k. It is the form a report Row stores.
+func (m Metrics) Map() map[string]float64 {
+	out := map[string]float64{
+		MetricAUC:         m.AUC,
+		MetricACC:         m.ACC,
+		MetricBalancedACC: m.BalancedACC,
+		MetricMacroF1:     m.MacroF1,
+	}
+	for k, v := range m.Sensitivity {
+		out[MetricSensitivity+"_"+strconv.Itoa(k)] = v
+	}
+	for k, v := range m.Specificity {
+		out[MetricSpecificity+"_"+strconv.Itoa(k)] = v
+	}
+	return out
+}
