@@ -1,0 +1,87 @@
+package data
+
+import "fmt"
+
+// Split is one of a dataset's train, val or test parts, held in memory as in the file.
+type Split struct {
+	Name                    string // "train", "val" or "test" (subsets keep their parent's name)
+	N                       int    // number of examples
+	Height, Width, Channels int
+	Images                  []uint8 // N*Height*Width*Channels bytes, channels-last
+	Labels                  []int32 // N*LabelDim values
+	LabelDim                int     // 1 for single-label tasks, L for multi-label
+	Task                    Task
+	NumClasses              int // classes (single-label) or labels per image (multi-label)
+}
+
+// ImageSize is the number of bytes (values) of one image: Height*Width*Channels.
+func (s *Split) ImageSize() int { return s.Height * s.Width * s.Channels }
+
+// Image returns example i's pixels, [Height,Width,Channels] flattened. It shares memory
+// with the split.
+func (s *Split) Image(i int) []uint8 {
+	sz := s.ImageSize()
+	return s.Images[i*sz : (i+1)*sz : (i+1)*sz]
+}
+
+// Label returns example i's class. It panics for multi-label splits, like an index out of
+// range: use LabelRow there.
+func (s *Split) Label(i int) int {
+	if s.LabelDim != 1 {
+		panic(fmt.Sprintf("data: Split.Label called on a split with %d labels per example; use LabelRow", s.LabelDim))
+	}
+	return int(s.Labels[i])
+}
+
+// LabelRow returns example i's LabelDim labels. It shares memory with the split.
+func (s *Split) LabelRow(i int) []int32 {
+	return s.Labels[i*s.LabelDim : (i+1)*s.LabelDim : (i+1)*s.LabelDim]
+}
+
+// ClassCounts returns, for single-label splits, the number of examples of each class
+// (length NumClasses); for multi-label splits, the number of positive examples of each
+// label (length LabelDim).
+func (s *Split) ClassCounts() []int {
+	if s.LabelDim != 1 {
+		counts := make([]int, s.LabelDim)
+		for i, v := range s.Labels {
+			if v != 0 {
+				counts[i%s.LabelDim]++
+			}
+		}
+		return counts
+	}
+	counts := make([]int, s.NumClasses)
+	for _, v := range s.Labels {
+		counts[v]++
+	}
+	return counts
+}
+
+// ClassIndices returns, for a single-label split, the indices of each class's examples in
+// increasing order.
+func (s *Split) ClassIndices() [][]int {
+	idx := make([][]int, s.NumClasses)
+	for i, v := range s.Labels {
+		idx[v] = append(idx[v], i)
+	}
+	return idx
+}
+
+// Subset returns a new split holding copies of the given examples, in the given order
+// (repeats allowed). It panics if an index is out of range, like slice indexing.
+func (s *Split) Subset(indices []int) *Split {
+	sz := s.ImageSize()
+	out := *s
+	out.N = len(indices)
+	out.Images = make([]uint8, 0, len(indices)*sz)
+	out.Labels = make([]int32, 0, len(indices)*s.LabelDim)
+	for _, i := range indices {
+		if i < 0 || i >= s.N {
+			panic(fmt.Sprintf("data: Split.Subset: index %d out of range [0, %d)", i, s.N))
+		}
+		out.Images = append(out.Images, s.Image(i)...)
+		out.Labels = append(out.Labels, s.LabelRow(i)...)
+	}
+	return &out
+}
