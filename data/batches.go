@@ -31,6 +31,7 @@ type Batches struct {
 	dropLast   bool
 	repeat     bool
 	imagesOnly bool
+	skip       int
 
 	mu    sync.Mutex
 	epoch int
@@ -57,6 +58,11 @@ func WithRepeat() BatchOption { return func(b *Batches) { b.repeat = true } }
 // WithImagesOnly yields batches with empty Labels, for self-supervised pretraining.
 func WithImagesOnly() BatchOption { return func(b *Batches) { b.imagesOnly = true } }
 
+// WithSkip makes a WithRepeat stream start after its first n batches, without building
+// them: a training run resumed at step n then sees exactly the batches an uninterrupted
+// run would have.
+func WithSkip(n int) BatchOption { return func(b *Batches) { b.skip = n } }
+
 // WithName sets the name reported by Name (default "<split name>").
 func WithName(name string) BatchOption { return func(b *Batches) { b.name = name } }
 
@@ -69,6 +75,9 @@ func NewBatches(s *Split, batchSize int, opts ...BatchOption) (*Batches, error) 
 	b := &Batches{split: s, name: s.Name, batchSize: batchSize}
 	for _, o := range opts {
 		o(b)
+	}
+	if b.skip < 0 || (b.skip > 0 && !b.repeat) {
+		return nil, fmt.Errorf("data: NewBatches: skip %d needs WithRepeat and must be >= 0: %w", b.skip, ErrArgument)
 	}
 	if batchSize < 1 || ((b.dropLast || b.repeat) && batchSize > s.N) {
 		return nil, fmt.Errorf("data: NewBatches: batch size %d for split %q of %d examples: %w", batchSize, s.Name, s.N, ErrArgument)
@@ -125,10 +134,15 @@ func (b *Batches) Iter() iter.Seq2[train.Batch, error] {
 	return func(yield func(train.Batch, error) bool) {
 		if b.repeat {
 			var pending []int // examples not yet served, across epoch boundaries
+			skip := b.skip
 			for {
 				pending = append(pending, b.order(b.nextEpoch())...)
 				n := 0
 				for ; len(pending)-n >= b.batchSize; n += b.batchSize {
+					if skip > 0 {
+						skip--
+						continue
+					}
 					if !yield(b.batch(pending[n:n+b.batchSize]), nil) {
 						return
 					}

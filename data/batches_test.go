@@ -209,3 +209,34 @@ func TestWholeSplitTensors(t *testing.T) {
 		t.Error("labels tensor differs from the split's labels")
 	}
 }
+
+// A stream that skips n batches continues exactly where the full stream is after n batches.
+func TestBatchesSkip(t *testing.T) {
+	s := classSplit([]int{30, 48})
+	take := func(b *Batches, n int) []int {
+		var out []int
+		steps := 0
+		for batch, err := range b.Iter() {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, decodeIndices(t, batch, 2)...)
+			if steps++; steps == n {
+				break
+			}
+		}
+		return out
+	}
+	full, _ := NewBatches(s, 32, WithShuffle(9), WithRepeat())
+	want := take(full, 7)
+	skipped, err := NewBatches(s, 32, WithShuffle(9), WithRepeat(), WithSkip(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := take(skipped, 3); !slices.Equal(got, want[4*32:]) {
+		t.Errorf("WithSkip(4) stream = %v, want %v", got, want[4*32:])
+	}
+	if _, err := NewBatches(s, 32, WithSkip(2)); err == nil {
+		t.Error("WithSkip without WithRepeat should be rejected")
+	}
+}

@@ -1,0 +1,214 @@
+package ssl
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/ui/commandline"
+
+	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/internal/trainutil"
+	"github.com/medssl/medssl/models"
+)
+
+// Store parameters that record what a checkpoint holds, so that resuming with another
+// method or encoder fails loudly instead of silently mixing weights.
+const (
+	ParamMethod  = "medssl_method"
+	ParamEncoder = "medssl_encoder"
+)
+
+// ErrCheckpointMismatch is returned when a checkpoint directory holds a run of another
+// method or encoder than the one asked for.
+var ErrCheckpointMismatch = errors.New("ssl: checkpoint belongs to another run")
+
+// PretrainConfig configures Pretrain. Zero fields take the documented defaults.
+type PretrainConfig struct {
+	Encoder models.Encoder // required
+	Method  Method         // required
+	// Augment makes each view; nil means augment.MedicalDefault() (SimCLR's own recipe is too harsh for 28 px grayscale images).
+	Augment augment.Transform
+	// Epochs over the images (default 100); the number of steps is Epochs·⌊N/BatchSize⌋.
+	Epochs int
+	// Steps, when > 0, overrides Epochs.
+	Steps int
+	// BatchSize (default 128). The last incomplete batch of an epoch is dropped:
+	// contrastive losses depend on the batch size.
+	BatchSize int
+	// LearningRate of Adam (default 1e-3) and its decoupled weight decay (default 1e-6).
+	LearningRate, WeightDecay float64
+	// Seed fixes initialisation, augmentation and shuffling.
+	Seed int64
+	// CheckpointDir, when set, saves the run every CheckpointEvery steps (default 100) and
+	// at the end; an existing checkpoint there is resumed from its last step.
+	CheckpointDir   string
+	CheckpointEvery int
+	// Progress shows GoMLX's progress bar on stdout.
+	Progress bool
+	// Backend to run on; nil means medssl.Backend() must be passed by the caller (required).
+	Backend compute.Backend
+}
+
+func (c *PretrainConfig) withDefaults() error {
+	if c.Encoder == nil || c.Method == nil {
+		return errors.New("ssl: PretrainConfig needs an Encoder and a Method")
+	}
+	if c.Backend == nil {
+		return errors.New("ssl: PretrainConfig needs a Backend (use medssl.Backend())")
+	}
+	if c.Augment == nil {
+		c.Augment = augment.MedicalDefault()
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 100
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 128
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = 1e-3
+	}
+	if c.WeightDecay == 0 {
+		c.WeightDecay = 1e-6
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 100
+	}
+	if c.Epochs < 0 || c.BatchSize < 0 || c.Steps < 0 || c.LearningRate < 0 {
+		return fmt.Errorf("ssl: negative setting in %+v", *c)
+	}
+	return nil
+}
+
+// Pretrained is the result of Pretrain: a store whose variables under
+// models.EncoderScope are the trained encoder, loadable by every evaluation protocol.
+type Pretrained struct {
+	Store   *model.Store
+	Encoder models.Encoder
+	Method  string
+	// Steps is the number of optimisation steps taken in total (including resumed ones).
+	Steps int
+	// Loss is the pretext loss after each step run in this call (a resumed run holds only
+	// the steps it ran).
+	Loss []float64
+}
+
+// Pretrain trains cfg.Encoder with cfg.Method on the images of split (its labels are
+// never read). It returns an error, never panics, for bad settings and graph errors.
+func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error) {
+	defer trainutil.Recover("ssl: pretrain", &err)
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	if split == nil || split.N == 0 {
+		return nil, errors.New("ssl: pretrain: no images")
+	}
+	stepsPerEpoch := split.N / cfg.BatchSize
+	if stepsPerEpoch == 0 {
+		return nil, fmt.Errorf("ssl: pretrain: %d images are fewer than one batch of %d", split.N, cfg.BatchSize)
+	}
+	totalSteps := cfg.Steps
+	if totalSteps == 0 {
+		totalSteps = cfg.Epochs * stepsPerEpoch
+	}
+
+	store := model.NewStore()
+	store.SetParam(model.ParamInitialSeed, cfg.Seed)
+	var ckpt *checkpoint.Handler
+	if cfg.CheckpointDir != "" {
+		ckpt, err = checkpoint.Build(store).Dir(cfg.CheckpointDir).Keep(2).Done()
+		if err != nil {
+			return nil, fmt.Errorf("ssl: checkpoint %s: %w", cfg.CheckpointDir, err)
+		}
+		if err := checkRun(store, cfg); err != nil {
+			return nil, err
+		}
+	}
+	store.SetParam(ParamMethod, cfg.Method.Name())
+	store.SetParam(ParamEncoder, cfg.Encoder.Name())
+
+	method, enc, aug := cfg.Method, cfg.Encoder, cfg.Augment
+	modelFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
+		views := make([]*graph.Node, method.Views())
+		for i := range views {
+			views[i] = aug.Apply(scope.In("augment").In("view%d", i), images)
+		}
+		loss := method.Loss(scope, enc, views)
+		train.AddMainLoss(loss)
+		return loss
+	}
+	opt := &trainutil.Optimizer{
+		Base:         optimizer.Adam().LearningRate(cfg.LearningRate).WeightDecay(cfg.WeightDecay).Done(),
+		LearningRate: cfg.LearningRate,
+	}
+	trainer := train.NewTrainer(cfg.Backend, store, modelFn, nil, opt, nil, nil)
+	loop := train.NewLoop(trainer)
+	if cfg.Progress {
+		commandline.AttachProgressBar(loop)
+	}
+	res = &Pretrained{Store: store, Encoder: enc, Method: method.Name()}
+	loop.OnStep("medssl-loss", 0, func(_ *train.Loop, metrics []*tensors.Tensor) error {
+		l, err := scalarOf(metrics[0])
+		if err != nil {
+			return err
+		}
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return fmt.Errorf("ssl: %s loss is %v at step %d: lower the learning rate", method.Name(), l, loop.LoopStep)
+		}
+		res.Loss = append(res.Loss, l)
+		return nil
+	})
+	if ckpt != nil {
+		train.EveryNSteps(loop, cfg.CheckpointEvery, "checkpoint", 100, ckpt.SaveOnStepFn)
+	}
+
+	start := int(optimizer.GetGlobalStep(store))
+	if start < totalSteps {
+		// A resumed run skips the batches already trained on, so it sees the same stream as
+		// an uninterrupted run; the checkpoint restores weights, optimiser and RNG state.
+		ds, err := data.NewBatches(split, cfg.BatchSize, data.WithShuffle(cfg.Seed), data.WithRepeat(),
+			data.WithImagesOnly(), data.WithSkip(start))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := loop.RunToGlobalStep(ds, totalSteps); err != nil {
+			return nil, fmt.Errorf("ssl: pretrain %s: %w", method.Name(), err)
+		}
+		if ckpt != nil {
+			if err := ckpt.Save(); err != nil {
+				return nil, fmt.Errorf("ssl: saving checkpoint in %s: %w", cfg.CheckpointDir, err)
+			}
+		}
+	}
+	res.Steps = int(optimizer.GetGlobalStep(store))
+	return res, nil
+}
+
+// checkRun refuses to resume a checkpoint written by another method or encoder.
+func checkRun(store *model.Store, cfg PretrainConfig) error {
+	for key, want := range map[string]string{ParamMethod: cfg.Method.Name(), ParamEncoder: cfg.Encoder.Name()} {
+		if got, found := store.GetParam("/" + key); found && got != want {
+			return fmt.Errorf("%w: %s has %s=%v, this run uses %q", ErrCheckpointMismatch, cfg.CheckpointDir, key, got, want)
+		}
+	}
+	return nil
+}
+
+func scalarOf(t *tensors.Tensor) (float64, error) {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v), nil
+	case float64:
+		return v, nil
+	}
+	return 0, fmt.Errorf("ssl: unexpected loss metric %s", t.Shape())
+}

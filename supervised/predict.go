@@ -1,0 +1,57 @@
+package supervised
+
+import (
+	"fmt"
+	"math/rand"
+
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/internal/trainutil"
+)
+
+// Predict returns the class probabilities [N][C] of every image of split, in inference mode.
+func (c *Classifier) Predict(split *data.Split) (probs [][]float32, err error) {
+	defer trainutil.Recover("supervised: predict", &err)
+	if split == nil || split.N == 0 {
+		return nil, fmt.Errorf("supervised: predict: empty split")
+	}
+	if c.probe != nil {
+		feats, err := Features(c.backend, c.probe.encStore, c.probe.enc, split)
+		if err != nil {
+			return nil, err
+		}
+		return predictFeatures(c, feats)
+	}
+	return runBatched(c.backend, c.Store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
+		return graph.Softmax(logits(scope, c.Encoder, images, c.NumClasses), -1)
+	})
+}
+
+// Evaluate predicts split and computes its metrics against the split's labels.
+func (c *Classifier) Evaluate(split *data.Split) (eval.Metrics, error) {
+	probs, err := c.Predict(split)
+	if err != nil {
+		return eval.Metrics{}, err
+	}
+	return eval.Compute(toInts(split.Labels), toFloat64(probs))
+}
+
+func rows(t *tensors.Tensor) ([][]float32, error) {
+	defer t.FinalizeAll()
+	dims := t.Shape().Dimensions
+	flat, err := tensors.CopyFlatData[float32](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, dims[0])
+	for i := range out {
+		out[i] = flat[i*dims[1] : (i+1)*dims[1]]
+	}
+	return out, nil
+}
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }

@@ -1,0 +1,342 @@
+package supervised
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/loss"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/ui/commandline"
+
+	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/internal/trainutil"
+	"github.com/medssl/medssl/models"
+)
+
+// HeadScope is the scope of the linear classification head on top of the encoder.
+const HeadScope = "head"
+
+// Config configures Train. Zero fields take the MedMNIST protocol's values.
+type Config struct {
+	Backend compute.Backend // required
+	Encoder models.Encoder  // required
+	// Augment is applied to training batches only; nil trains on the images as they are.
+	// Use the same transform in both arms of a comparison.
+	Augment augment.Transform
+	// Epochs (default 100), BatchSize (default 128; smaller when the split is smaller).
+	Epochs, BatchSize int
+	// LearningRate of Adam (default 1e-3); WeightDecay (default 0).
+	LearningRate, WeightDecay float64
+	// Milestones are fractions of the epochs at which the learning rate is multiplied
+	// by 0.1 (default 0.5 and 0.75).
+	Milestones []float64
+	// Pretrained, when set, initialises the encoder from the variables under
+	// models.EncoderScope of this store (fine-tuning) instead of at random.
+	Pretrained *model.Store
+	// EncoderLRMultiplier scales the encoder's learning rate relative to the head's when
+	// fine-tuning (default 1; 0.1 is a common gentler choice).
+	EncoderLRMultiplier float64
+	// Seed fixes initialisation, augmentation and shuffling.
+	Seed int64
+	// Progress shows GoMLX's progress bar on stdout.
+	Progress bool
+}
+
+func (c *Config) withDefaults() error {
+	if c.Backend == nil || c.Encoder == nil {
+		return errors.New("supervised: Config needs a Backend and an Encoder")
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 100
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 128
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = 1e-3
+	}
+	if c.Milestones == nil {
+		c.Milestones = []float64{0.5, 0.75}
+	}
+	if c.EncoderLRMultiplier == 0 {
+		c.EncoderLRMultiplier = 1
+	}
+	if c.Epochs < 0 || c.BatchSize < 0 || c.LearningRate < 0 || c.EncoderLRMultiplier < 0 {
+		return fmt.Errorf("supervised: negative setting in config")
+	}
+	return nil
+}
+
+// Classifier is a trained classifier: the encoder and head variables (of the epoch with the
+// best validation AUC) in Store, and its training history.
+type Classifier struct {
+	Store      *model.Store
+	Encoder    models.Encoder // nil for a linear probe, whose inputs are features
+	NumClasses int
+	// BestEpoch (1-based) and its validation AUC; ValAUC and TrainLoss hold every epoch.
+	BestEpoch  int
+	BestValAUC float64
+	ValAUC     []float64
+	TrainLoss  []float64
+
+	backend compute.Backend
+	probe   *probeInput // set for linear probes
+}
+
+// logits builds the classifier graph: encoder features, then a linear head.
+func logits(scope *model.Scope, enc models.Encoder, images *graph.Node, numClasses int) *graph.Node {
+	feats := enc.Encode(scope.In(models.EncoderScope), images)
+	return layers.DenseWithBias(scope.In(HeadScope), feats, numClasses)
+}
+
+// Train trains cfg.Encoder with a linear head on trainSplit's labels, from scratch or from
+// cfg.Pretrained, keeping the epoch with the best AUC on valSplit.
+func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *Classifier, err error) {
+	defer trainutil.Recover("supervised: train", &err)
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	if err := checkSplits(trainSplit, valSplit, numClasses); err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	store.SetParam(model.ParamInitialSeed, cfg.Seed)
+	multipliers := map[string]float64{}
+	if cfg.Pretrained != nil {
+		n, err := copyScope(cfg.Pretrained, store, "/"+models.EncoderScope)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("supervised: pretrained store has no variables under /%s", models.EncoderScope)
+		}
+		multipliers["/"+models.EncoderScope] = cfg.EncoderLRMultiplier
+	}
+
+	enc, aug := cfg.Encoder, cfg.Augment
+	modelFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
+		if aug != nil && scope.IsTraining(images.Graph()) {
+			images = aug.Apply(scope.In("augment"), images)
+		}
+		return logits(scope, enc, images, numClasses)
+	}
+	clf = &Classifier{Store: store, Encoder: enc, NumClasses: numClasses, backend: cfg.Backend}
+	predictFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
+		return graph.Softmax(logits(scope, enc, images, numClasses), -1)
+	}
+	ds, err := data.NewBatches(trainSplit, min(cfg.BatchSize, trainSplit.N), data.WithShuffle(cfg.Seed), data.WithRepeat())
+	if err != nil {
+		return nil, err
+	}
+	err = fit(store, clf, modelFn, cfg, multipliers, ds, trainSplit.N,
+		func() ([][]float32, error) { return runBatched(cfg.Backend, store, valSplit, predictFn) },
+		valSplit.Labels)
+	if err != nil {
+		return nil, err
+	}
+	return clf, nil
+}
+
+// fit runs the training loop shared by Train and LinearProbe: MultiStep learning-rate
+// schedule, per-epoch validation AUC, and restoring the best epoch's weights.
+func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multipliers map[string]float64,
+	ds train.Dataset, n int, predictVal func() ([][]float32, error), valLabels []int32) error {
+	batch := min(cfg.BatchSize, n)
+	stepsPerEpoch := (n + batch - 1) / batch
+	milestones := make([]int, len(cfg.Milestones))
+	for i, f := range cfg.Milestones {
+		milestones[i] = int(math.Round(f * float64(cfg.Epochs*stepsPerEpoch)))
+	}
+	opt := &trainutil.Optimizer{
+		Base:             optimizer.Adam().LearningRate(cfg.LearningRate).WeightDecay(cfg.WeightDecay).Done(),
+		LearningRate:     cfg.LearningRate,
+		Milestones:       milestones,
+		ScopeMultipliers: multipliers,
+	}
+	lossFn := func(labels, predictions []*graph.Node) *graph.Node {
+		l := graph.Reshape(graph.ConvertDType(labels[0], dtypes.Int32), labels[0].Shape().Dimensions[0], 1)
+		return loss.SparseCategoricalCrossEntropyLogits([]*graph.Node{l}, predictions)
+	}
+	var trainer *train.Trainer
+	switch fn := modelFn.(type) {
+	case func(*model.Scope, *graph.Node) *graph.Node:
+		trainer = train.NewTrainer(cfg.Backend, store, fn, lossFn, opt, nil, nil)
+	default:
+		return fmt.Errorf("supervised: internal: model function %T", modelFn)
+	}
+	loop := train.NewLoop(trainer)
+	if cfg.Progress {
+		commandline.AttachProgressBar(loop)
+	}
+	var epochLoss float64
+	var epochSteps int
+	var best map[string]*tensors.Tensor
+	clf.BestValAUC = math.Inf(-1)
+	loop.OnStep("medssl-epoch", 50, func(l *train.Loop, metrics []*tensors.Tensor) error {
+		v, err := scalar(metrics[0])
+		if err != nil {
+			return err
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("supervised: training loss is %v at step %d: lower the learning rate", v, l.LoopStep)
+		}
+		epochLoss += v
+		epochSteps++
+		if (l.LoopStep+1)%stepsPerEpoch != 0 {
+			return nil
+		}
+		clf.TrainLoss = append(clf.TrainLoss, epochLoss/float64(epochSteps))
+		epochLoss, epochSteps = 0, 0
+		probs, err := predictVal()
+		if err != nil {
+			return fmt.Errorf("validation: %w", err)
+		}
+		auc, err := eval.AUC(toInts(valLabels), toFloat64(probs))
+		if err != nil {
+			return fmt.Errorf("validation AUC: %w", err)
+		}
+		clf.ValAUC = append(clf.ValAUC, auc)
+		if auc > clf.BestValAUC {
+			clf.BestValAUC, clf.BestEpoch = auc, len(clf.ValAUC)
+			best, err = snapshot(store, best)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if _, err := loop.RunSteps(ds, cfg.Epochs*stepsPerEpoch); err != nil {
+		return fmt.Errorf("supervised: %w", err)
+	}
+	if best == nil {
+		return errors.New("supervised: no epoch completed")
+	}
+	return restore(store, best)
+}
+
+// trainedScopes are the scopes whose variables make the classifier (what the best-epoch
+// snapshot keeps).
+var trainedScopes = []string{"/" + models.EncoderScope, "/" + HeadScope}
+
+func inTrainedScope(v *model.Variable) bool {
+	for _, p := range trainedScopes {
+		if v.Scope() == p || strings.HasPrefix(v.Scope(), p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshot copies the classifier's variables, reusing the previous snapshot's tensors.
+func snapshot(store *model.Store, prev map[string]*tensors.Tensor) (map[string]*tensors.Tensor, error) {
+	for _, t := range prev {
+		t.FinalizeAll()
+	}
+	out := map[string]*tensors.Tensor{}
+	for v := range store.IterVariables() {
+		if !inTrainedScope(v) {
+			continue
+		}
+		val, err := v.Value()
+		if err != nil {
+			return nil, err
+		}
+		c, err := val.Clone()
+		if err != nil {
+			return nil, err
+		}
+		out[v.Path()] = c
+	}
+	return out, nil
+}
+
+func restore(store *model.Store, snap map[string]*tensors.Tensor) error {
+	for v := range store.IterVariables() {
+		if t, ok := snap[v.Path()]; ok {
+			if err := v.SetValue(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyScope clones every variable under prefix from one store into another and returns
+// how many it copied.
+func copyScope(from, to *model.Store, prefix string) (int, error) {
+	n := 0
+	for v := range from.IterVariables() {
+		if v.Scope() != prefix && !strings.HasPrefix(v.Scope(), prefix+"/") {
+			continue
+		}
+		val, err := v.Value()
+		if err != nil {
+			return n, err
+		}
+		c, err := val.Clone()
+		if err != nil {
+			return n, err
+		}
+		if _, err := to.Scope(v.Scope()).CreateVariable(v.Name(), c); err != nil {
+			return n, fmt.Errorf("supervised: copying %s: %w", v.Path(), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func checkSplits(trainSplit, valSplit *data.Split, numClasses int) error {
+	if trainSplit == nil || trainSplit.N == 0 {
+		return errors.New("supervised: empty training split")
+	}
+	if valSplit == nil || valSplit.N == 0 {
+		return errors.New("supervised: empty validation split (model selection needs one)")
+	}
+	if numClasses < 2 {
+		return fmt.Errorf("supervised: need at least 2 classes, got %d", numClasses)
+	}
+	if trainSplit.LabelDim != 1 {
+		return fmt.Errorf("supervised: multi-label targets (%d labels) are not supported yet", trainSplit.LabelDim)
+	}
+	return nil
+}
+
+func scalar(t *tensors.Tensor) (float64, error) {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v), nil
+	case float64:
+		return v, nil
+	}
+	return 0, fmt.Errorf("supervised: unexpected metric %s", t.Shape())
+}
+
+func toInts(labels []int32) []int {
+	out := make([]int, len(labels))
+	for i, l := range labels {
+		out[i] = int(l)
+	}
+	return out
+}
+
+func toFloat64(rows [][]float32) [][]float64 {
+	out := make([][]float64, len(rows))
+	for i, r := range rows {
+		out[i] = make([]float64, len(r))
+		for j, v := range r {
+			out[i][j] = float64(v)
+		}
+	}
+	return out
+}
