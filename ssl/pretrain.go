@@ -140,7 +140,7 @@ func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error
 	modelFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
 		views := make([]*graph.Node, method.Views())
 		for i := range views {
-			views[i] = aug.Apply(scope.In("augment").In("view%d", i), images)
+			views[i] = aug.Apply(scope.In("augment_view%d", i), images)
 		}
 		loss := method.Loss(scope, enc, views)
 		train.AddMainLoss(loss)
@@ -167,12 +167,21 @@ func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error
 		res.Loss = append(res.Loss, l)
 		return nil
 	})
+	// Augmentation randomness is reseeded from (seed, step) before every step, so a resumed
+	// run draws exactly the views an uninterrupted one would, whatever else consumed the
+	// store's random state in between (e.g. initialising variables a checkpoint lacks).
+	loop.OnStep("medssl-reseed", 1000, func(l *train.Loop, _ []*tensors.Tensor) error {
+		return store.SetRNGStateFromSeed(stepSeed(cfg.Seed, l.LoopStep+1))
+	})
 	if ckpt != nil {
 		train.EveryNSteps(loop, cfg.CheckpointEvery, "checkpoint", 100, ckpt.SaveOnStepFn)
 	}
 
 	start := int(optimizer.GetGlobalStep(store))
 	if start < totalSteps {
+		if err := store.SetRNGStateFromSeed(stepSeed(cfg.Seed, start)); err != nil {
+			return nil, err
+		}
 		// A resumed run skips the batches already trained on, so it sees the same stream as
 		// an uninterrupted run; the checkpoint restores weights, optimiser and RNG state.
 		ds, err := data.NewBatches(split, cfg.BatchSize, data.WithShuffle(cfg.Seed), data.WithRepeat(),
@@ -201,6 +210,15 @@ func checkRun(store *model.Store, cfg PretrainConfig) error {
 		}
 	}
 	return nil
+}
+
+// stepSeed mixes a run's seed and a step number into the seed of that step's random state
+// (SplitMix64's finaliser, so nearby steps get unrelated streams).
+func stepSeed(seed int64, step int) int64 {
+	z := uint64(seed)*0x9e3779b97f4a7c15 + uint64(step)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return int64(z ^ (z >> 31))
 }
 
 func scalarOf(t *tensors.Tensor) (float64, error) {
