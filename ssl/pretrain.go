@@ -157,7 +157,7 @@ func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error
 	}
 	res = &Pretrained{Store: store, Encoder: enc, Method: method.Name()}
 	loop.OnStep("medssl-loss", 0, func(_ *train.Loop, metrics []*tensors.Tensor) error {
-		l, err := scalarOf(metrics[0])
+		l, err := trainutil.Scalar(metrics[0])
 		if err != nil {
 			return err
 		}
@@ -219,14 +219,4 @@ func stepSeed(seed int64, step int) int64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return int64(z ^ (z >> 31))
-}
-
-func scalarOf(t *tensors.Tensor) (float64, error) {
-	switch v := t.Value().(type) {
-	case float32:
-		return float64(v), nil
-	case float64:
-		return v, nil
-	}
-	return 0, fmt.Errorf("ssl: unexpected loss metric %s", t.Shape())
 }

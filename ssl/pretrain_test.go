@@ -4,27 +4,14 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
-
-// smallEncoder keeps these protocol tests fast; the ResNet is exercised in resnet_test.go.
-type smallEncoder struct{}
-
-func (smallEncoder) Name() string    { return "small" }
-func (smallEncoder) FeatureDim() int { return 32 }
-func (smallEncoder) Encode(scope *model.Scope, x *graph.Node) *graph.Node {
-	scope = scope.ResetVisited()
-	x = activation.Relu(models.BatchNorm(scope.In("bn1"), models.ConvLayer(scope.In("conv1"), x, 16, 3, 1, 1)).Done())
-	x = activation.Relu(models.BatchNorm(scope.In("bn2"), models.ConvLayer(scope.In("conv2"), x, 32, 3, 2, 1)).Done())
-	return graph.ReduceMean(x, 1, 2)
-}
 
 func breastTrain(t *testing.T) *data.Split {
 	t.Helper()
@@ -64,7 +51,7 @@ func mean(xs []float64) float64 {
 // SimCLR's loss must fall on real BreastMNIST images within 60 steps.
 func TestSimCLRLossFallsOnBreastMNIST(t *testing.T) {
 	res, err := Pretrain(breastTrain(t), PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: smallEncoder{}, Method: NewSimCLR(),
+		Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(),
 		Steps: 60, BatchSize: 64, Seed: 1,
 	})
 	if err != nil {
@@ -84,7 +71,7 @@ func TestSimCLRLossFallsOnBreastMNIST(t *testing.T) {
 // uninterrupted run: same batches (data.WithSkip), same optimiser and RNG state.
 func TestPretrainResumeEqualsUninterrupted(t *testing.T) {
 	split := breastTrain(t)
-	cfg := PretrainConfig{Backend: medssl.MustBackend(), Encoder: smallEncoder{}, Method: NewSimCLR(), BatchSize: 32, Seed: 7}
+	cfg := PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(), BatchSize: 32, Seed: 7}
 
 	full := cfg
 	full.Steps = 6
@@ -140,7 +127,7 @@ func (otherMethod) Name() string { return "other" }
 func TestPretrainRefusesForeignCheckpoint(t *testing.T) {
 	split := breastTrain(t)
 	dir := t.TempDir()
-	cfg := PretrainConfig{Backend: medssl.MustBackend(), Encoder: smallEncoder{}, Method: NewSimCLR(), BatchSize: 32, Steps: 1, CheckpointDir: dir}
+	cfg := PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(), BatchSize: 32, Steps: 1, CheckpointDir: dir}
 	if _, err := Pretrain(split, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +142,7 @@ func TestPretrainRejectsBadConfig(t *testing.T) {
 	if _, err := Pretrain(split, PretrainConfig{Backend: medssl.MustBackend(), Method: NewSimCLR()}); err == nil {
 		t.Error("missing encoder accepted")
 	}
-	if _, err := Pretrain(split, PretrainConfig{Backend: medssl.MustBackend(), Encoder: smallEncoder{}, Method: NewSimCLR(), BatchSize: 1000}); err == nil {
+	if _, err := Pretrain(split, PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(), BatchSize: 1000}); err == nil {
 		t.Error("batch larger than the data accepted")
 	}
 }

@@ -4,29 +4,15 @@ import (
 	"math"
 	"testing"
 
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
-
-// tinyEncoder is a small conv net so that these tests exercise the training protocol, not
-// ResNet's cost. It also shows that any models.Encoder plugs in.
-type tinyEncoder struct{}
-
-func (tinyEncoder) Name() string    { return "tiny" }
-func (tinyEncoder) FeatureDim() int { return 16 }
-func (tinyEncoder) Encode(scope *model.Scope, x *graph.Node) *graph.Node {
-	scope = scope.ResetVisited()
-	x = activation.Relu(models.BatchNorm(scope.In("bn1"), models.ConvLayer(scope.In("conv1"), x, 8, 3, 2, 1)).Done())
-	x = activation.Relu(models.BatchNorm(scope.In("bn2"), models.ConvLayer(scope.In("conv2"), x, 16, 3, 2, 1)).Done())
-	return graph.ReduceMean(x, 1, 2)
-}
 
 func breast(t *testing.T) *data.Dataset {
 	t.Helper()
@@ -54,7 +40,7 @@ func valAUC(t *testing.T, clf *Classifier, split *data.Split) float64 {
 // with the returned classifier gives exactly that AUC.
 func TestTrainKeepsBestValidationEpoch(t *testing.T) {
 	ds := breast(t)
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: tinyEncoder{}, Epochs: 6, BatchSize: 64, Seed: 3}
+	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 6, BatchSize: 64, Seed: 3}
 	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +85,7 @@ func variableValues(t *testing.T, store *model.Store, prefix string) map[string]
 // one supervised run, whose encoder scope is the same).
 func pretrainedStore(t *testing.T, ds *data.Dataset) *model.Store {
 	t.Helper()
-	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, Config{Backend: medssl.MustBackend(), Encoder: tinyEncoder{}, Epochs: 1, BatchSize: 64, Seed: 9})
+	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 1, BatchSize: 64, Seed: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +98,7 @@ func TestFineTuneLoadsAndFreezesEncoder(t *testing.T) {
 	ds := breast(t)
 	pre := pretrainedStore(t, ds)
 	before := variableValues(t, pre, "/"+models.EncoderScope)
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: tinyEncoder{}, Epochs: 2, BatchSize: 64, Seed: 4,
+	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 2, BatchSize: 64, Seed: 4,
 		Pretrained: pre, EncoderLRMultiplier: 1e-30}
 	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, cfg)
 	if err != nil {
@@ -154,7 +140,7 @@ func TestLinearProbe(t *testing.T) {
 	ds := breast(t)
 	pre := pretrainedStore(t, ds)
 	before := variableValues(t, pre, "/")
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: tinyEncoder{}, Epochs: 20, BatchSize: 128, Seed: 5, LearningRate: 1e-2}
+	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 20, BatchSize: 128, Seed: 5, LearningRate: 1e-2}
 	clf, err := LinearProbe(ds.Train, ds.Val, ds.NumClasses, pre, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -182,13 +168,13 @@ func TestLinearProbe(t *testing.T) {
 
 func TestTrainRejectsBadInput(t *testing.T) {
 	ds := breast(t)
-	if _, err := Train(ds.Train, nil, 2, Config{Backend: medssl.MustBackend(), Encoder: tinyEncoder{}}); err == nil {
+	if _, err := Train(ds.Train, nil, 2, Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}}); err == nil {
 		t.Error("missing validation split accepted")
 	}
-	if _, err := Train(ds.Train, ds.Val, 2, Config{Encoder: tinyEncoder{}}); err == nil {
+	if _, err := Train(ds.Train, ds.Val, 2, Config{Encoder: testutil.SmallEncoder{Width: 16}}); err == nil {
 		t.Error("missing backend accepted")
 	}
-	if _, err := LinearProbe(ds.Train, ds.Val, 2, nil, Config{Backend: medssl.MustBackend(), Encoder: tinyEncoder{}}); err == nil {
+	if _, err := LinearProbe(ds.Train, ds.Val, 2, nil, Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}}); err == nil {
 		t.Error("linear probe without pretrained store accepted")
 	}
 }

@@ -181,10 +181,10 @@ func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multiplie
 	}
 	var epochLoss float64
 	var epochSteps int
-	var best map[string]*tensors.Tensor
+	var best map[*model.Variable]*tensors.Tensor
 	clf.BestValAUC = math.Inf(-1)
 	loop.OnStep("medssl-epoch", 50, func(l *train.Loop, metrics []*tensors.Tensor) error {
-		v, err := scalar(metrics[0])
+		v, err := trainutil.Scalar(metrics[0])
 		if err != nil {
 			return err
 		}
@@ -222,51 +222,59 @@ func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multiplie
 	if best == nil {
 		return errors.New("supervised: no epoch completed")
 	}
-	return restore(store, best)
+	return restore(best)
 }
 
 // trainedScopes are the scopes whose variables make the classifier (what the best-epoch
 // snapshot keeps).
 var trainedScopes = []string{"/" + models.EncoderScope, "/" + HeadScope}
 
+// underScope tells whether v lives in scope prefix or below it.
+func underScope(v *model.Variable, prefix string) bool {
+	return v.Scope() == prefix || strings.HasPrefix(v.Scope(), prefix+"/")
+}
+
 func inTrainedScope(v *model.Variable) bool {
 	for _, p := range trainedScopes {
-		if v.Scope() == p || strings.HasPrefix(v.Scope(), p+"/") {
+		if underScope(v, p) {
 			return true
 		}
 	}
 	return false
 }
 
-// snapshot copies the classifier's variables, reusing the previous snapshot's tensors.
-func snapshot(store *model.Store, prev map[string]*tensors.Tensor) (map[string]*tensors.Tensor, error) {
-	for _, t := range prev {
-		t.FinalizeAll()
-	}
-	out := map[string]*tensors.Tensor{}
+// cloneVariables returns copies of the values of the store's variables that keep accepts,
+// keyed by variable.
+func cloneVariables(store *model.Store, keep func(*model.Variable) bool) (map[*model.Variable]*tensors.Tensor, error) {
+	out := map[*model.Variable]*tensors.Tensor{}
 	for v := range store.IterVariables() {
-		if !inTrainedScope(v) {
+		if !keep(v) {
 			continue
 		}
 		val, err := v.Value()
 		if err != nil {
 			return nil, err
 		}
-		c, err := val.Clone()
-		if err != nil {
+		if out[v], err = val.Clone(); err != nil {
 			return nil, err
 		}
-		out[v.Path()] = c
 	}
 	return out, nil
 }
 
-func restore(store *model.Store, snap map[string]*tensors.Tensor) error {
-	for v := range store.IterVariables() {
-		if t, ok := snap[v.Path()]; ok {
-			if err := v.SetValue(t); err != nil {
-				return err
-			}
+// snapshot copies the classifier's variables, freeing the previous snapshot.
+func snapshot(store *model.Store, prev map[*model.Variable]*tensors.Tensor) (map[*model.Variable]*tensors.Tensor, error) {
+	for _, t := range prev {
+		t.FinalizeAll()
+	}
+	return cloneVariables(store, inTrainedScope)
+}
+
+// restore sets the variables of a snapshot back to its values.
+func restore(snap map[*model.Variable]*tensors.Tensor) error {
+	for v, t := range snap {
+		if err := v.SetValue(t); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -275,25 +283,16 @@ func restore(store *model.Store, snap map[string]*tensors.Tensor) error {
 // copyScope clones every variable under prefix from one store into another and returns
 // how many it copied.
 func copyScope(from, to *model.Store, prefix string) (int, error) {
-	n := 0
-	for v := range from.IterVariables() {
-		if v.Scope() != prefix && !strings.HasPrefix(v.Scope(), prefix+"/") {
-			continue
-		}
-		val, err := v.Value()
-		if err != nil {
-			return n, err
-		}
-		c, err := val.Clone()
-		if err != nil {
-			return n, err
-		}
-		if _, err := to.Scope(v.Scope()).CreateVariable(v.Name(), c); err != nil {
-			return n, fmt.Errorf("supervised: copying %s: %w", v.Path(), err)
-		}
-		n++
+	vals, err := cloneVariables(from, func(v *model.Variable) bool { return underScope(v, prefix) })
+	if err != nil {
+		return 0, err
 	}
-	return n, nil
+	for v, t := range vals {
+		if _, err := to.Scope(v.Scope()).CreateVariable(v.Name(), t); err != nil {
+			return 0, fmt.Errorf("supervised: copying %s: %w", v.Path(), err)
+		}
+	}
+	return len(vals), nil
 }
 
 func checkSplits(trainSplit, valSplit *data.Split, numClasses int) error {
@@ -310,16 +309,6 @@ func checkSplits(trainSplit, valSplit *data.Split, numClasses int) error {
 		return fmt.Errorf("supervised: multi-label targets (%d labels) are not supported yet", trainSplit.LabelDim)
 	}
 	return nil
-}
-
-func scalar(t *tensors.Tensor) (float64, error) {
-	switch v := t.Value().(type) {
-	case float32:
-		return float64(v), nil
-	case float64:
-		return v, nil
-	}
-	return 0, fmt.Errorf("supervised: unexpected metric %s", t.Shape())
 }
 
 func toInts(labels []int32) []int {
