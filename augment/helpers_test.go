@@ -8,8 +8,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/medssl/medssl"
+	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/internal/testdata"
-	"github.com/sbinet/npyio/npz"
 )
 
 // batch is a host-side [B, H, W, C] float32 image batch.
@@ -33,24 +33,19 @@ func newBatch(b, h, w, c int) batch {
 // loadBreast reads the first n BreastMNIST training images as [n, 28, 28, 1] in [0, 1].
 func loadBreast(t testing.TB, n int) batch {
 	t.Helper()
-	path := testdata.Path(t, "breastmnist.npz")
-	f, err := npz.Open(path)
+	d, err := data.LoadMedMNIST(testdata.Path(t, "breastmnist.npz"))
 	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	var raw []uint8
-	if err := f.Read("train_images.npy", &raw); err != nil {
-		t.Fatalf("read train_images from %s: %v", path, err)
+	tr := d.Train
+	if tr.N < n || tr.Height != 28 || tr.Width != 28 || tr.Channels != 1 {
+		t.Fatalf("%s train split: %d images of %dx%dx%d, want at least %d of 28x28x1", d.File, tr.N, tr.Height, tr.Width, tr.Channels, n)
 	}
-	if len(raw) < n*28*28 {
-		t.Fatalf("%s: only %d pixels", path, len(raw))
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	x := newBatch(n, 28, 28, 1)
-	for i := range x.Data {
-		x.Data[i] = float32(raw[i]) / 255
-	}
-	return x
+	return batch{B: n, H: 28, W: 28, C: 1, Data: tr.ImagesFloat32(idx)}
 }
 
 // run builds and executes fn once on a fresh store seeded with seed and returns its outputs

@@ -4,11 +4,11 @@ import (
 	"math"
 	"testing"
 
-	"github.com/sbinet/npyio/npz"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/integrate"
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/internal/testdata"
 )
 
@@ -16,31 +16,23 @@ import (
 // each image's mean intensity scaled to [0, 1].
 func breastTest(t *testing.T) ([]int, []float64) {
 	t.Helper()
-	f, err := npz.Open(testdata.Path(t, "breastmnist.npz"))
+	d, err := data.LoadMedMNIST(testdata.Path(t, "breastmnist.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var images, labels []uint8
-	if err := f.Read("test_images.npy", &images); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Read("test_labels.npy", &labels); err != nil {
-		t.Fatal(err)
-	}
+	ts := d.Test
 	const pixels = 28 * 28
-	if len(labels) != 156 || len(images) != len(labels)*pixels {
-		t.Fatalf("breastmnist test split: %d labels, %d pixels; want 156 and 156*784", len(labels), len(images))
+	if ts.N != 156 || ts.ImageSize() != pixels || ts.LabelDim != 1 {
+		t.Fatalf("breastmnist test split: %d images of %d pixels with %d labels each; want 156 of 784 with 1", ts.N, ts.ImageSize(), ts.LabelDim)
 	}
-	y := make([]int, len(labels))
-	score := make([]float64, len(labels))
-	for i := range labels {
-		y[i] = int(labels[i])
+	y := make([]int, ts.N)
+	score := make([]float64, ts.N)
+	for i := range y {
+		y[i] = ts.Label(i)
 		sum := 0
-		for _, p := range images[i*pixels : (i+1)*pixels] {
+		for _, p := range ts.Image(i) {
 			sum += int(p)
 		}
-		// Rounded to 2 decimals to force many ties across classes.
 		score[i] = float64(sum) / pixels
 	}
 	// Min-max scale to [0, 1] so the 0.5 threshold splits the set, then round to

@@ -11,38 +11,29 @@ import (
 	"github.com/gomlx/gomlx/ml/train/loss"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/medssl/medssl"
+	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/internal/testdata"
-	"github.com/sbinet/npyio/npz"
 )
 
 // loadBreastMNIST reads the first n training images ([n, 28, 28, 1] in [0, 1]) and labels
 // ([n, 1] int32) of the real BreastMNIST file.
 func loadBreastMNIST(t *testing.T, n int) (*tensors.Tensor, *tensors.Tensor) {
 	t.Helper()
-	f, err := npz.Open(testdata.Path(t, "breastmnist.npz"))
+	d, err := data.LoadMedMNIST(testdata.Path(t, "breastmnist.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var pixels, labels []uint8
-	if err := f.Read("train_images.npy", &pixels); err != nil {
-		t.Fatal(err)
+	tr := d.Train
+	if tr.N < n || tr.Height != 28 || tr.Width != 28 || tr.Channels != 1 || tr.LabelDim != 1 {
+		t.Fatalf("%s train split: %d images of %dx%dx%d with %d labels each, want at least %d of 28x28x1 with 1",
+			d.File, tr.N, tr.Height, tr.Width, tr.Channels, tr.LabelDim, n)
 	}
-	if err := f.Read("train_labels.npy", &labels); err != nil {
-		t.Fatal(err)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	if len(pixels) < n*28*28 || len(labels) < n {
-		t.Fatalf("breastmnist.npz: %d pixels and %d labels, want at least %d images", len(pixels), len(labels), n)
-	}
-	images := make([]float32, n*28*28)
-	for i := range images {
-		images[i] = float32(pixels[i]) / 255
-	}
-	ys := make([]int32, n)
-	for i := range ys {
-		ys[i] = int32(labels[i])
-	}
-	return tensors.FromFlatDataAndDimensions(images, n, 28, 28, 1), tensors.FromFlatDataAndDimensions(ys, n, 1)
+	ys := append([]int32(nil), tr.Labels[:n]...)
+	return tensors.FromFlatDataAndDimensions(tr.ImagesFloat32(idx), n, 28, 28, 1), tensors.FromFlatDataAndDimensions(ys, n, 1)
 }
 
 // TestResNet18SupervisedLossFalls trains a ResNet-18 (small stem) with a linear classifier on

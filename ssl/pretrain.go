@@ -183,7 +183,7 @@ func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error
 			return nil, err
 		}
 		// A resumed run skips the batches already trained on, so it sees the same stream as
-		// an uninterrupted run; the checkpoint restores weights, optimiser and RNG state.
+		// an uninterrupted run; the checkpoint restores weights and optimiser state.
 		ds, err := data.NewBatches(split, cfg.BatchSize, data.WithShuffle(cfg.Seed), data.WithRepeat(),
 			data.WithImagesOnly(), data.WithSkip(start))
 		if err != nil {
