@@ -54,7 +54,7 @@ func LinearProbe(trainSplit, valSplit *data.Split, numClasses int, pretrained *m
 	if err != nil {
 		return nil, fmt.Errorf("supervised: linear probe: %w", err)
 	}
-	ds = ds.BatchSize(batch, false).Shuffle().Infinite(true).WithRand(newRand(cfg.Seed))
+	ds = ds.BatchSize(batch, false).Shuffle().WithRand(newRand(cfg.Seed))
 	modelFn := func(scope *model.Scope, feats *graph.Node) *graph.Node {
 		return layers.DenseWithBias(scope.In(HeadScope), feats, numClasses)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
@@ -47,6 +48,10 @@ func TestTrainKeepsBestValidationEpoch(t *testing.T) {
 	}
 	if len(clf.ValAUC) != 6 || len(clf.TrainLoss) != 6 {
 		t.Fatalf("history: %d val AUCs, %d losses, want 6 each", len(clf.ValAUC), len(clf.TrainLoss))
+	}
+	// Exact epochs: ⌈546/64⌉ = 9 batches each, the last one of 34 images.
+	if steps := optimizer.GetGlobalStep(clf.Store); steps != 6*9 {
+		t.Errorf("trained %d steps, want 6 epochs of 9 batches", steps)
 	}
 	best := math.Inf(-1)
 	for _, a := range clf.ValAUC {

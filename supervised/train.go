@@ -135,7 +135,9 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 	predictFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
 		return graph.Softmax(logits(scope, enc, images, numClasses), -1)
 	}
-	ds, err := data.NewBatches(trainSplit, min(cfg.BatchSize, trainSplit.N), data.WithShuffle(cfg.Seed), data.WithRepeat())
+	// Exact epochs with a smaller last batch, as the MedMNIST protocol (PyTorch's DataLoader
+	// default) trains; the last batch's shape costs one more graph compilation.
+	ds, err := data.NewBatches(trainSplit, min(cfg.BatchSize, trainSplit.N), data.WithShuffle(cfg.Seed))
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +151,8 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 }
 
 // fit runs the training loop shared by Train and LinearProbe: MultiStep learning-rate
-// schedule, per-epoch validation AUC, and restoring the best epoch's weights.
+// schedule, per-epoch validation AUC, and restoring the best epoch's weights. ds yields one
+// epoch per Iter, ⌈n/batch⌉ batches, the last one possibly smaller.
 func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multipliers map[string]float64,
 	ds train.Dataset, n int, predictVal func() ([][]float32, error), valLabels []int32) error {
 	batch := min(cfg.BatchSize, n)
@@ -216,7 +219,7 @@ func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multiplie
 		}
 		return nil
 	})
-	if _, err := loop.RunSteps(ds, cfg.Epochs*stepsPerEpoch); err != nil {
+	if _, err := loop.RunEpochs(ds, cfg.Epochs); err != nil {
 		return fmt.Errorf("supervised: %w", err)
 	}
 	if best == nil {
