@@ -50,7 +50,7 @@ func TestTrainKeepsBestValidationEpoch(t *testing.T) {
 		t.Fatalf("history: %d val AUCs, %d losses, want 6 each", len(clf.ValAUC), len(clf.TrainLoss))
 	}
 	// Exact epochs: ⌈546/64⌉ = 9 batches each, the last one of 34 images.
-	if steps := optimizer.GetGlobalStep(clf.Store); steps != 6*9 {
+	if steps := optimizer.GetGlobalStep(clf.Final.Store); steps != 6*9 {
 		t.Errorf("trained %d steps, want 6 epochs of 9 batches", steps)
 	}
 	best := math.Inf(-1)
@@ -62,6 +62,10 @@ func TestTrainKeepsBestValidationEpoch(t *testing.T) {
 	}
 	if got := valAUC(t, clf, ds.Val); math.Abs(got-best) > 1e-6 {
 		t.Errorf("restored classifier has val AUC %v, best epoch had %v", got, best)
+	}
+	// Final keeps the last epoch: it reproduces that epoch's validation AUC.
+	if got, last := valAUC(t, clf.Final, ds.Val), clf.ValAUC[len(clf.ValAUC)-1]; math.Abs(got-last) > 1e-6 {
+		t.Errorf("final classifier has val AUC %v, last epoch had %v", got, last)
 	}
 	if clf.TrainLoss[len(clf.TrainLoss)-1] >= clf.TrainLoss[0] {
 		t.Errorf("training loss did not fall: %v", clf.TrainLoss)

@@ -89,6 +89,10 @@ type Classifier struct {
 	BestValAUC float64
 	ValAUC     []float64
 	TrainLoss  []float64
+	// Final is the same classifier with the weights of the last epoch instead of the best
+	// one, for comparing the two selection rules (MedMNIST's reference script, which
+	// assigns best_model = model without a copy, in effect reports the last epoch).
+	Final *Classifier
 
 	backend compute.Backend
 	probe   *probeInput // set for linear probes
@@ -225,7 +229,17 @@ func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multiplie
 	if best == nil {
 		return errors.New("supervised: no epoch completed")
 	}
-	return restore(best)
+	// The trained store keeps the last epoch's weights (clf.Final); the best epoch's go
+	// into a store of their own.
+	final := *clf
+	clf.Final = &final
+	clf.Store = model.NewStore()
+	for v, t := range best {
+		if _, err := clf.Store.Scope(v.Scope()).CreateVariable(v.Name(), t); err != nil {
+			return fmt.Errorf("supervised: keeping the best epoch: %w", err)
+		}
+	}
+	return nil
 }
 
 // trainedScopes are the scopes whose variables make the classifier (what the best-epoch
@@ -271,16 +285,6 @@ func snapshot(store *model.Store, prev map[*model.Variable]*tensors.Tensor) (map
 		t.FinalizeAll()
 	}
 	return cloneVariables(store, inTrainedScope)
-}
-
-// restore sets the variables of a snapshot back to its values.
-func restore(snap map[*model.Variable]*tensors.Tensor) error {
-	for v, t := range snap {
-		if err := v.SetValue(t); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // copyScope clones every variable under prefix from one store into another and returns

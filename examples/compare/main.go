@@ -45,6 +45,7 @@ type settings struct {
 	dataPath       string
 	depth, width   int
 	seeds          int
+	firstSeed      int64
 	fractions      []float64
 	pretrainEpochs int
 	epochs         int
@@ -54,6 +55,7 @@ type settings struct {
 	progress       bool
 	arms           map[string]bool
 	augment        string
+	reportLast     bool
 }
 
 var allArms = []string{"supervised", "simclr+linear", "simclr+finetune"}
@@ -66,6 +68,7 @@ func main() {
 	flag.IntVar(&s.depth, "depth", 18, "ResNet depth: 18, 34 or 50")
 	flag.IntVar(&s.width, "width", 16, "ResNet base width (64 is the standard ResNet)")
 	flag.IntVar(&s.seeds, "seeds", 3, "number of seeds (repeats of every arm)")
+	flag.Int64Var(&s.firstSeed, "first-seed", 1, "seeds run from first-seed to first-seed+seeds-1 (to split a study across processes)")
 	flag.StringVar(&fractions, "fractions", "0.1,1", "comma-separated label fractions")
 	flag.IntVar(&s.pretrainEpochs, "pretrain-epochs", 15, "SimCLR pretraining epochs")
 	flag.IntVar(&s.epochs, "epochs", 15, "supervised and fine-tuning epochs")
@@ -74,6 +77,7 @@ func main() {
 	flag.StringVar(&s.out, "out", "medssl-out", "output folder for reports and pretraining checkpoints")
 	flag.BoolVar(&s.progress, "progress", true, "show progress bars")
 	flag.StringVar(&arms, "arms", strings.Join(allArms, ","), "comma-separated arms to run")
+	flag.BoolVar(&s.reportLast, "report-last", false, "also report each arm's last-epoch model (arm@last) beside the best-validation-AUC one")
 	flag.StringVar(&s.augment, "augment", "supervised", "training augmentation of the supervised and fine-tuning arms: supervised (augment.SupervisedDefault) or none (the MedMNIST paper's protocol)")
 	flag.Parse()
 	if *paper {
@@ -156,7 +160,7 @@ func run(s settings) error {
 	}
 
 	var report eval.Report
-	for seed := int64(1); seed <= int64(s.seeds); seed++ {
+	for seed := s.firstSeed; seed < s.firstSeed+int64(s.seeds); seed++ {
 		var pre *ssl.Pretrained
 		if s.arms["simclr+linear"] || s.arms["simclr+finetune"] {
 			if pre, err = pretrain(s, ds, enc, backend, seed); err != nil {
@@ -212,6 +216,19 @@ func run(s settings) error {
 				}
 				fmt.Printf("seed %d  %4.0f%% labels (%d images)  %-16s test AUC %.3f  ACC %.3f  balanced ACC %.3f  (best val AUC %.3f at epoch %d, %s)\n",
 					seed, frac*100, sub.N, arm.name, m.AUC, m.ACC, m.BalancedACC, clf.BestValAUC, clf.BestEpoch, time.Since(t0).Round(time.Second))
+				if s.reportLast {
+					last, err := clf.Final.Evaluate(ds.Test)
+					if err != nil {
+						return err
+					}
+					epochs := len(clf.ValAUC)
+					if err := report.Add(eval.Row{Arm: arm.name + "@last", Fraction: frac, Seed: seed, Metrics: last.Map(),
+						Epochs: epochs, BestEpoch: epochs}); err != nil {
+						return err
+					}
+					fmt.Printf("seed %d  %4.0f%% labels (%d images)  %-16s test AUC %.3f  ACC %.3f  balanced ACC %.3f  (last epoch %d, val AUC %.3f)\n",
+						seed, frac*100, sub.N, arm.name+"@last", last.AUC, last.ACC, last.BalancedACC, epochs, clf.ValAUC[epochs-1])
+				}
 			}
 		}
 	}
