@@ -157,7 +157,7 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 // fit runs the training loop shared by Train and LinearProbe: MultiStep learning-rate
 // schedule, per-epoch validation AUC, and restoring the best epoch's weights. ds yields one
 // epoch per Iter, ⌈n/batch⌉ batches, the last one possibly smaller.
-func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multipliers map[string]float64,
+func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.Node) *graph.Node, cfg Config, multipliers map[string]float64,
 	ds train.Dataset, n int, predictVal func() ([][]float32, error), valLabels []int32) error {
 	batch := min(cfg.BatchSize, n)
 	stepsPerEpoch := (n + batch - 1) / batch
@@ -175,13 +175,7 @@ func fit(store *model.Store, clf *Classifier, modelFn any, cfg Config, multiplie
 		l := graph.Reshape(graph.ConvertDType(labels[0], dtypes.Int32), labels[0].Shape().Dimensions[0], 1)
 		return loss.SparseCategoricalCrossEntropyLogits([]*graph.Node{l}, predictions)
 	}
-	var trainer *train.Trainer
-	switch fn := modelFn.(type) {
-	case func(*model.Scope, *graph.Node) *graph.Node:
-		trainer = train.NewTrainer(cfg.Backend, store, fn, lossFn, opt, nil, nil)
-	default:
-		return fmt.Errorf("supervised: internal: model function %T", modelFn)
-	}
+	trainer := train.NewTrainer(cfg.Backend, store, modelFn, lossFn, opt, nil, nil)
 	loop := train.NewLoop(trainer)
 	if cfg.Progress {
 		commandline.AttachProgressBar(loop)
