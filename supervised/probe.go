@@ -5,7 +5,6 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/dataset"
-	"github.com/gomlx/gomlx/ml/layers"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl/data"
@@ -56,11 +55,10 @@ func LinearProbe(trainSplit, valSplit *data.Split, numClasses int, pretrained *m
 	}
 	ds = ds.BatchSize(batch, false).Shuffle().WithRand(newRand(cfg.Seed))
 	modelFn := func(scope *model.Scope, feats *graph.Node) *graph.Node {
-		return layers.DenseWithBias(scope.In(HeadScope), feats, numClasses)
+		return head(scope, feats, numClasses)
 	}
-	valData := valFeats
 	predictVal := func() ([][]float32, error) {
-		return predictFeatures(clf, valData)
+		return predictFeatures(clf, valFeats)
 	}
 	if err := fit(store, clf, modelFn, cfg, nil, ds, trainSplit.N, predictVal, valSplit.Labels); err != nil {
 		return nil, err
@@ -71,7 +69,7 @@ func LinearProbe(trainSplit, valSplit *data.Split, numClasses int, pretrained *m
 // predictFeatures applies the linear head to precomputed features.
 func predictFeatures(clf *Classifier, feats [][]float32) ([][]float32, error) {
 	exec, err := model.NewExec(clf.backend, clf.Store, func(scope *model.Scope, x *graph.Node) *graph.Node {
-		return graph.Softmax(layers.DenseWithBias(scope.In(HeadScope), x, clf.NumClasses), -1)
+		return graph.Softmax(head(scope, x, clf.NumClasses), -1)
 	})
 	if err != nil {
 		return nil, err

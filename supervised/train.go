@@ -98,10 +98,14 @@ type Classifier struct {
 	probe   *probeInput // set for linear probes
 }
 
-// logits builds the classifier graph: encoder features, then a linear head.
-func logits(scope *model.Scope, enc models.Encoder, images *graph.Node, numClasses int) *graph.Node {
-	feats := enc.Encode(scope.In(models.EncoderScope), images)
+// head is the linear classification head on features [B, F], under HeadScope.
+func head(scope *model.Scope, feats *graph.Node, numClasses int) *graph.Node {
 	return layers.DenseWithBias(scope.In(HeadScope), feats, numClasses)
+}
+
+// logits builds the classifier graph: encoder features, then the linear head.
+func logits(scope *model.Scope, enc models.Encoder, images *graph.Node, numClasses int) *graph.Node {
+	return head(scope, enc.Encode(scope.In(models.EncoderScope), images), numClasses)
 }
 
 // Train trains cfg.Encoder with a linear head on trainSplit's labels, from scratch or from
