@@ -64,12 +64,10 @@ func run() error {
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(1))
 	encoder := models.ResNetConfig{Depth: 18, Stem: models.SmallImageStem}
+	// The library's own SimCLR, as Pretrain runs it, with the peer's projection 512-512-128; augmentation is left out, as in the peer.
+	method := &ssl.SimCLR{Temperature: *flagTemp, ProjectionHidden: 512, ProjectionDim: 128}
 	modelFn := func(scope *model.Scope, inputs []*graph.Node) []*graph.Node {
-		enc := scope.In(models.EncoderScope)
-		head := scope.In("projection")
-		z1 := models.MLP(head, encoder.Encode(enc, inputs[0]), 512, 128).BatchNorm(false).Done()
-		z2 := models.MLP(head, encoder.Encode(enc, inputs[1]), 512, 128).BatchNorm(false).Done()
-		loss := ssl.NTXent(z1, z2, *flagTemp)
+		loss := method.Loss(scope, encoder, inputs)
 		train.AddMainLoss(loss)
 		return []*graph.Node{loss}
 	}
