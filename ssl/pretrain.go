@@ -102,19 +102,19 @@ type Pretrained struct {
 	Loss []float64
 }
 
-// Pretrain trains cfg.Encoder with cfg.Method on the images of split (its labels are
-// never read). It returns an error, never panics, for bad settings and graph errors.
-func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error) {
+// Pretrain trains cfg.Encoder with cfg.Method on the images of src (a *data.Split's labels
+// are never read). It returns an error, never panics, for bad settings and graph errors.
+func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) {
 	defer trainutil.Recover("ssl: pretrain", &err)
 	if err := cfg.withDefaults(); err != nil {
 		return nil, err
 	}
-	if split == nil || split.N == 0 {
+	if src == nil || src.Len() == 0 {
 		return nil, errors.New("ssl: pretrain: no images")
 	}
-	stepsPerEpoch := split.N / cfg.BatchSize
+	stepsPerEpoch := src.Len() / cfg.BatchSize
 	if stepsPerEpoch == 0 {
-		return nil, fmt.Errorf("ssl: pretrain: %d images are fewer than one batch of %d", split.N, cfg.BatchSize)
+		return nil, fmt.Errorf("ssl: pretrain: %d images are fewer than one batch of %d", src.Len(), cfg.BatchSize)
 	}
 	totalSteps := cfg.Steps
 	if totalSteps == 0 {
@@ -135,12 +135,17 @@ func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error
 	}
 	store.SetParam(ParamMethod, cfg.Method.Name())
 	store.SetParam(ParamEncoder, cfg.Encoder.Name())
+	store.SetParam(ParamTotalSteps, totalSteps)
 
 	method, enc, aug := cfg.Method, cfg.Encoder, cfg.Augment
 	modelFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
 		views := make([]*graph.Node, method.Views())
 		for i := range views {
-			views[i] = aug.Apply(scope.In("augment_view%d", i), images)
+			t := aug
+			if va, ok := method.(ViewAugmenter); ok {
+				t = va.ViewAugment(aug, i)
+			}
+			views[i] = t.Apply(scope.In("augment_view%d", i), images)
 		}
 		loss := method.Loss(scope, enc, views)
 		train.AddMainLoss(loss)
@@ -184,8 +189,7 @@ func Pretrain(split *data.Split, cfg PretrainConfig) (res *Pretrained, err error
 		}
 		// A resumed run skips the batches already trained on, so it sees the same stream as
 		// an uninterrupted run; the checkpoint restores weights and optimiser state.
-		ds, err := data.NewBatches(split, cfg.BatchSize, data.WithShuffle(cfg.Seed), data.WithRepeat(),
-			data.WithImagesOnly(), data.WithSkip(start))
+		ds, err := src.ImageBatches(cfg.BatchSize, cfg.Seed, start)
 		if err != nil {
 			return nil, err
 		}

@@ -45,3 +45,5 @@ func (m *SimCLR) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Nod
 	zs := graph.Split(z, 0, 2)
 	return NTXent(zs[0], zs[1], m.Temperature)
 }
+
+func init() { Register("simclr", func() Method { return NewSimCLR() }) }
