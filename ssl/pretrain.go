@@ -3,6 +3,7 @@ package ssl
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/gomlx/compute"
@@ -54,6 +55,13 @@ type PretrainConfig struct {
 	CheckpointEvery int
 	// Progress shows GoMLX's progress bar on stdout.
 	Progress bool
+	// MonitorEvery measures representation collapse (see Collapse) every this many steps
+	// and after the last one, on a fixed batch of up to 256 un-augmented images. Default:
+	// once per epoch; negative turns monitoring off.
+	MonitorEvery int
+	// Log receives one line per collapse measurement; nil prints none. A collapse warning
+	// goes to Log, or to os.Stderr when Log is nil.
+	Log io.Writer
 	// Backend to run on; nil means medssl.Backend() must be passed by the caller (required).
 	Backend compute.Backend
 }
@@ -100,6 +108,9 @@ type Pretrained struct {
 	// Loss is the pretext loss after each step run in this call (a resumed run holds only
 	// the steps it ran).
 	Loss []float64
+	// Collapse holds the collapse measurements taken in this call (see
+	// PretrainConfig.MonitorEvery).
+	Collapse []Collapse
 }
 
 // Pretrain trains cfg.Encoder with cfg.Method on the images of src (a *data.Split's labels
@@ -119,6 +130,12 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 	totalSteps := cfg.Steps
 	if totalSteps == 0 {
 		totalSteps = cfg.Epochs * stepsPerEpoch
+	}
+	switch {
+	case cfg.MonitorEvery == 0:
+		cfg.MonitorEvery = stepsPerEpoch
+	case cfg.MonitorEvery < 0:
+		cfg.MonitorEvery = 0 // off
 	}
 
 	store := model.NewStore()
@@ -161,6 +178,15 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 		commandline.AttachProgressBar(loop)
 	}
 	res = &Pretrained{Store: store, Encoder: enc, Method: method.Name()}
+	var mon *collapseMonitor
+	if cfg.MonitorEvery > 0 {
+		if mon, err = newCollapseMonitor(cfg, store, src); err != nil {
+			return nil, err
+		}
+		if mon != nil {
+			defer mon.finalize()
+		}
+	}
 	loop.OnStep("medssl-loss", 0, func(_ *train.Loop, metrics []*tensors.Tensor) error {
 		l, err := trainutil.Scalar(metrics[0])
 		if err != nil {
@@ -170,6 +196,14 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 			return fmt.Errorf("ssl: %s loss is %v at step %d: lower the learning rate", method.Name(), l, loop.LoopStep)
 		}
 		res.Loss = append(res.Loss, l)
+		if done := loop.LoopStep + 1; mon != nil && (done%cfg.MonitorEvery == 0 || done == totalSteps) {
+			c, err := mon.measure(done, l)
+			if err != nil {
+				return err
+			}
+			res.Collapse = append(res.Collapse, c)
+			mon.log(c, method.Name())
+		}
 		return nil
 	})
 	// Augmentation randomness is reseeded from (seed, step) before every step, so a resumed
