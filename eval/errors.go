@@ -16,6 +16,9 @@ var (
 	ErrLabel = errors.New("eval: class index out of range")
 	// ErrScore reports a score that is NaN, infinite or, for probabilities, outside [0, 1].
 	ErrScore = errors.New("eval: invalid score")
+	// ErrParam reports an invalid setting: a confidence level outside (0, 1), a
+	// non-positive number of bins, replicates or temperature, a nil function.
+	ErrParam = errors.New("eval: invalid parameter")
 )
 
 // checkScores validates an N x C probability matrix against labels and returns
@@ -76,4 +79,22 @@ func checkPred(labels, pred []int, classes int) error {
 		return err
 	}
 	return checkRange("prediction", pred, classes)
+}
+
+// checkFinite reports the first NaN or infinite value of xs.
+func checkFinite(what string, xs []float64) error {
+	for i, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%w: %s[%d] = %v", ErrScore, what, i, x)
+		}
+	}
+	return nil
+}
+
+// checkLevel reports a confidence level outside the open interval (0, 1).
+func checkLevel(level float64) error {
+	if !(level > 0 && level < 1) {
+		return fmt.Errorf("%w: confidence level %v, want (0, 1)", ErrParam, level)
+	}
+	return nil
 }

@@ -10,9 +10,14 @@ const (
 	MetricACC         = "acc"
 	MetricBalancedACC = "balanced_acc"
 	MetricMacroF1     = "macro_f1"
-	// Per-class metrics are named MetricSensitivity+"_"+k and MetricSpecificity+"_"+k.
+	MetricAP          = "ap"              // MacroAveragePrecision
+	MetricECE         = "ece"             // ECE with ECEBins bins
+	MetricMacroPrec   = "macro_precision" // MacroPrecision
+	// Per-class metrics are named MetricSensitivity+"_"+k, MetricSpecificity+"_"+k
+	// and MetricPrecision+"_"+k.
 	MetricSensitivity = "sensitivity"
 	MetricSpecificity = "specificity"
+	MetricPrecision   = "precision"
 )
 
 // Metrics holds the classification metrics of one evaluation, as Compute fills them.
@@ -25,17 +30,22 @@ type Metrics struct {
 	ACC         float64 // MedMNIST accuracy, see ACC
 	BalancedACC float64 // mean per-class recall, see BalancedAccuracy
 	MacroF1     float64 // see MacroF1
+	AP          float64 // average precision, see MacroAveragePrecision
+	ECE         float64 // expected calibration error with ECEBins bins, see ECE
+	MacroPrec   float64 // see MacroPrecision
 
 	Sensitivity []float64 // per class, see Sensitivity
 	Specificity []float64 // per class, see Specificity
+	Precision   []float64 // per class, see Precision
 	Confusion   [][]int   // Confusion[true][predicted]
 }
 
 // Compute returns all metrics of an N x C probability matrix with MedMNIST's
-// conventions: AUC from the scores, and the other metrics from the predictions
-// of Predict (threshold 0.5 for binary problems, argmax for multi-class).
-// Malformed input is an error; a class absent from labels gives NaN AUC,
-// balanced accuracy and sensitivity for that class, and a nil error.
+// conventions: AUC, AP and ECE from the scores, and the other metrics from the
+// predictions of Predict (threshold 0.5 for binary problems, argmax for
+// multi-class). Malformed input is an error; a class absent from labels gives NaN
+// AUC, AP, balanced accuracy and sensitivity for that class, a class never
+// predicted NaN precision for it and NaN macro precision, with a nil error.
 func Compute(labels []int, scores [][]float64) (Metrics, error) {
 	classes, err := checkScores(labels, scores)
 	if err != nil {
@@ -43,6 +53,12 @@ func Compute(labels []int, scores [][]float64) (Metrics, error) {
 	}
 	m := Metrics{N: len(labels), Classes: classes}
 	if m.AUC, err = AUC(labels, scores); err != nil {
+		return Metrics{}, err
+	}
+	if m.AP, err = MacroAveragePrecision(labels, scores); err != nil {
+		return Metrics{}, err
+	}
+	if m.ECE, err = ECE(labels, scores, ECEBins); err != nil {
 		return Metrics{}, err
 	}
 	pred, err := Predict(scores)
@@ -58,24 +74,33 @@ func Compute(labels []int, scores [][]float64) (Metrics, error) {
 	m.MacroF1, _ = MacroF1(labels, pred, classes)
 	m.Sensitivity, _ = Sensitivity(labels, pred, classes)
 	m.Specificity, _ = Specificity(labels, pred, classes)
+	m.MacroPrec, _ = MacroPrecision(labels, pred, classes)
+	m.Precision, _ = Precision(labels, pred, classes)
 	return m, nil
 }
 
 // Map returns the metrics keyed by their stable names: "auc", "acc",
-// "balanced_acc", "macro_f1", and "sensitivity_k", "specificity_k" for each
-// class k. It is the form a report Row stores.
+// "balanced_acc", "macro_f1", "ap", "ece", "macro_precision", and
+// "sensitivity_k", "specificity_k", "precision_k" for each class k. It is the
+// form a report Row stores.
 func (m Metrics) Map() map[string]float64 {
 	out := map[string]float64{
 		MetricAUC:         m.AUC,
 		MetricACC:         m.ACC,
 		MetricBalancedACC: m.BalancedACC,
 		MetricMacroF1:     m.MacroF1,
+		MetricAP:          m.AP,
+		MetricECE:         m.ECE,
+		MetricMacroPrec:   m.MacroPrec,
 	}
 	for k, v := range m.Sensitivity {
 		out[MetricSensitivity+"_"+strconv.Itoa(k)] = v
 	}
 	for k, v := range m.Specificity {
 		out[MetricSpecificity+"_"+strconv.Itoa(k)] = v
+	}
+	for k, v := range m.Precision {
+		out[MetricPrecision+"_"+strconv.Itoa(k)] = v
 	}
 	return out
 }

@@ -47,15 +47,34 @@ func TestComputeMultiClass(t *testing.T) {
 	if want := (19.0/24 + 16.0/24 + 15.0/16) / 3; math.Abs(m.AUC-want) > 1e-15 {
 		t.Errorf("AUC = %v, want %v", m.AUC, want)
 	}
+	// Precision TP/(TP+FP) from the confusion matrix columns: 3/4, 2/3, 2/3.
+	if want := []float64{3.0 / 4, 2.0 / 3, 2.0 / 3}; !slices.Equal(m.Precision, want) {
+		t.Errorf("Precision = %v, want %v", m.Precision, want)
+	}
+	if want := (3.0/4 + 2.0/3 + 2.0/3) / 3; math.Abs(m.MacroPrec-want) > 1e-15 {
+		t.Errorf("MacroPrec = %v, want %v", m.MacroPrec, want)
+	}
+	// AP per class, thresholds 0.6 then 0.2 (all ten examples, P = 4/10 there):
+	// class 0: 0.6 holds 3 pos + 1 neg -> R 3/4, P 3/4; then R 1, P 4/10: 9/16 + 1/10.
+	// class 1: 0.6 holds 2 pos + 1 neg -> R 1/2, P 2/3; then R 1, P 4/10: 1/3 + 1/5.
+	// class 2: 0.6 holds 2 pos + 1 neg -> R 1, P 2/3.
+	if want := (9.0/16 + 1.0/10 + 1.0/3 + 1.0/5 + 2.0/3) / 3; math.Abs(m.AP-want) > 1e-15 {
+		t.Errorf("AP = %v, want %v", m.AP, want)
+	}
+	// Every confidence is 0.6, one bin: ECE = |accuracy - 0.6| = 0.1.
+	if math.Abs(m.ECE-0.1) > 1e-15 {
+		t.Errorf("ECE = %v, want 0.1", m.ECE)
+	}
 	mm := m.Map()
 	for name, want := range map[string]float64{"auc": m.AUC, "acc": 0.7, "balanced_acc": m.BalancedACC,
-		"macro_f1": m.MacroF1, "sensitivity_2": 1, "specificity_2": 7.0 / 8} {
+		"macro_f1": m.MacroF1, "sensitivity_2": 1, "specificity_2": 7.0 / 8,
+		"ap": m.AP, "ece": m.ECE, "macro_precision": m.MacroPrec, "precision_0": 3.0 / 4} {
 		if got, ok := mm[name]; !ok || got != want {
 			t.Errorf("Map()[%q] = %v (present %v), want %v", name, got, ok, want)
 		}
 	}
-	if len(mm) != 4+2*3 {
-		t.Errorf("Map has %d keys, want 10: %v", len(mm), mm)
+	if len(mm) != 7+3*3 {
+		t.Errorf("Map has %d keys, want 16: %v", len(mm), mm)
 	}
 }
 
@@ -64,8 +83,12 @@ func TestComputeSingleClassIsNaNNotError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !math.IsNaN(m.AUC) || !math.IsNaN(m.BalancedACC) || !math.IsNaN(m.Sensitivity[1]) {
-		t.Errorf("AUC %v BalancedACC %v sensitivity %v: want NaN for the absent class", m.AUC, m.BalancedACC, m.Sensitivity)
+	if !math.IsNaN(m.AUC) || !math.IsNaN(m.BalancedACC) || !math.IsNaN(m.Sensitivity[1]) || !math.IsNaN(m.AP) {
+		t.Errorf("AUC %v BalancedACC %v sensitivity %v AP %v: want NaN for the absent class", m.AUC, m.BalancedACC, m.Sensitivity, m.AP)
+	}
+	// Class 1 is predicted once (0.7 > 0.5), wrongly: precision 0, defined.
+	if m.Precision[1] != 0 || m.Precision[0] != 1 {
+		t.Errorf("Precision = %v, want [1 0]", m.Precision)
 	}
 	if math.Abs(m.ACC-2.0/3) > 1e-15 {
 		t.Errorf("ACC = %v, want 2/3 (still defined)", m.ACC)
