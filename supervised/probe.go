@@ -43,13 +43,19 @@ func LinearProbe(trainSplit, valSplit *data.Split, numClasses int, pretrained *m
 	if err != nil {
 		return nil, err
 	}
+	return probeOnFeatures(trainFeats, trainSplit.Labels, valFeats, valSplit.Labels, numClasses, pretrained, cfg)
+}
+
+// probeOnFeatures trains the linear head on precomputed features (cfg already defaulted).
+func probeOnFeatures(trainFeats [][]float32, trainLabels []int32, valFeats [][]float32, valLabels []int32,
+	numClasses int, pretrained *model.Store, cfg Config) (clf *Classifier, err error) {
+	n := len(trainFeats)
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, cfg.Seed)
 	clf = &Classifier{Store: store, NumClasses: numClasses, backend: cfg.Backend,
 		probe: &probeInput{encStore: pretrained, enc: cfg.Encoder}}
-
-	batch := min(cfg.BatchSize, trainSplit.N)
-	ds, err := dataset.InMemoryFromData(cfg.Backend, "features", []any{trainFeats}, []any{trainSplit.Labels})
+	batch := min(cfg.BatchSize, n)
+	ds, err := dataset.InMemoryFromData(cfg.Backend, "features", []any{trainFeats}, []any{trainLabels})
 	if err != nil {
 		return nil, fmt.Errorf("supervised: linear probe: %w", err)
 	}
@@ -60,7 +66,7 @@ func LinearProbe(trainSplit, valSplit *data.Split, numClasses int, pretrained *m
 	predictVal := func() ([][]float32, error) {
 		return predictFeatures(clf, valFeats)
 	}
-	if err := fit(store, clf, modelFn, cfg, nil, ds, trainSplit.N, predictVal, valSplit.Labels); err != nil {
+	if err := fit(store, clf, modelFn, cfg, nil, ds, n, predictVal, valLabels); err != nil {
 		return nil, err
 	}
 	return clf, nil

@@ -47,6 +47,12 @@ type Config struct {
 	// EncoderLRMultiplier scales the encoder's learning rate relative to the head's when
 	// fine-tuning (default 1; 0.1 is a common gentler choice).
 	EncoderLRMultiplier float64
+	// TrainableFrom, when fine-tuning, trains only the encoder from this scope on, e.g.
+	// "encoder/stage4" (ResNet scopes: encoder/stem, encoder/stage1 … encoder/stage4): every
+	// encoder variable the encoder creates before the first variable under this scope keeps
+	// its pretrained value, batch-norm running averages included. Empty fine-tunes the whole
+	// encoder. See FrozenVariables.
+	TrainableFrom string
 	// Seed fixes initialisation, augmentation and shuffling.
 	Seed int64
 	// Progress shows GoMLX's progress bar on stdout.
@@ -122,6 +128,13 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 	store.SetParam(model.ParamInitialSeed, cfg.Seed)
 	multipliers := map[string]float64{}
 	if cfg.Pretrained != nil {
+		if cfg.Pretrained.Loader() != nil {
+			// A store restored from a checkpoint (e.g. a resumed ssl.Pretrain) holds its
+			// variables until a graph asks for them: load the encoder's before copying it.
+			if err := buildEncoder(cfg.Backend, cfg.Pretrained, cfg.Encoder, trainSplit); err != nil {
+				return nil, fmt.Errorf("supervised: loading the pretrained encoder: %w", err)
+			}
+		}
 		n, err := copyScope(cfg.Pretrained, store, "/"+models.EncoderScope)
 		if err != nil {
 			return nil, err
@@ -131,10 +144,23 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 		}
 		multipliers["/"+models.EncoderScope] = cfg.EncoderLRMultiplier
 	}
+	var frozen []string
+	if cfg.TrainableFrom != "" {
+		if cfg.Pretrained == nil {
+			return nil, fmt.Errorf("supervised: TrainableFrom %q needs a Pretrained encoder", cfg.TrainableFrom)
+		}
+		if frozen, err = FrozenVariables(cfg.Backend, cfg.Encoder, trainSplit, cfg.TrainableFrom); err != nil {
+			return nil, err
+		}
+	}
 
 	enc, aug := cfg.Encoder, cfg.Augment
 	modelFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
-		if aug != nil && scope.IsTraining(images.Graph()) {
+		g := images.Graph()
+		if len(frozen) > 0 && scope.IsTraining(g) {
+			freeze(scope, g, frozen)
+		}
+		if aug != nil && scope.IsTraining(g) {
 			images = aug.Apply(scope.In("augment"), images)
 		}
 		return logits(scope, enc, images, numClasses)
@@ -241,8 +267,8 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 }
 
 // trainedScopes are the scopes whose variables make the classifier (what the best-epoch
-// snapshot keeps).
-var trainedScopes = []string{"/" + models.EncoderScope, "/" + HeadScope}
+// snapshot keeps), attention-MIL pooling included.
+var trainedScopes = []string{"/" + models.EncoderScope, "/" + HeadScope, "/" + models.MILScope}
 
 // underScope tells whether v lives in scope prefix or below it.
 func underScope(v *model.Variable, prefix string) bool {

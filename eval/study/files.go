@@ -1,0 +1,199 @@
+package study
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/medssl/medssl/eval"
+)
+
+// Describe states the study's settings in one paragraph, for reports.
+func (c Config) Describe() string {
+	if err := c.withDefaults(); err != nil {
+		return err.Error()
+	}
+	ds := c.Dataset
+	var b strings.Builder
+	fmt.Fprintf(&b, "Dataset %s (%s, %d classes; train %d / val %d / test %d images of %d×%d×%d). ",
+		ds.Name, ds.Task, ds.NumClasses, ds.Train.N, ds.Val.N, ds.Test.N, ds.Train.Height, ds.Train.Width, ds.Train.Channels)
+	fmt.Fprintf(&b, "Encoder %s (%d features). Seeds %v; label fractions %v; imbalance ratios %v (majority:minority imposed on the training split before subsetting). ",
+		c.Encoder.Name(), c.Encoder.FeatureDim(), c.Seeds, c.Fractions, c.Imbalances)
+	p := c.Pretrain
+	length := fmt.Sprintf("%d epochs", p.Epochs)
+	if p.Steps > 0 {
+		length = fmt.Sprintf("%d steps", p.Steps)
+	}
+	fmt.Fprintf(&b, "Pretraining (%s): %s, batch %d, Adam lr %s, weight decay %s, %s augmentation, on the training images without labels. ",
+		strings.Join(c.Methods, ", "), length, p.BatchSize, orDefault(p.LearningRate, "1e-3"), orDefault(p.WeightDecay, "1e-6"), p.AugmentName)
+	t := c.Train
+	fmt.Fprintf(&b, "Supervised baseline: %d epochs, batch %d, Adam lr %s, weight decay %s, lr ×0.1 at %s of training, %s augmentation, best validation AUC epoch kept. ",
+		t.Epochs, t.BatchSize, orDefault(t.LearningRate, "1e-3"), fmtNum(t.WeightDecay), milestones(t.Milestones), c.TrainAugmentName)
+	from := "the whole encoder"
+	if c.FineTune.TrainableFrom != "" {
+		from = "from " + c.FineTune.TrainableFrom + " on (earlier layers frozen)"
+	}
+	fmt.Fprintf(&b, "Fine-tuning: same recipe, %d epochs, %s, encoder lr ×%s. ", c.FineTune.Epochs, from, fmtNum(c.FineTune.EncoderLRMultiplier))
+	fmt.Fprintf(&b, "Linear probe: frozen features (inference-mode batch norm), %d epochs, lr %v × weight decay %v searched on validation AUC. ",
+		c.Probe.Epochs, c.Probe.Grid.LearningRates, c.Probe.Grid.WeightDecays)
+	ks := fmt.Sprint(c.KNN.K)
+	if len(c.KNN.Ks) > 0 {
+		ks = fmt.Sprintf("%v (chosen on validation AUC)", c.KNN.Ks)
+	}
+	fmt.Fprintf(&b, "kNN: %s similarity, k %s, temperature %s, weighted vote exp(sim/T) (Wu et al. 2018). ", c.KNN.Distance, ks, fmtNum(c.KNN.Temperature))
+	if c.BootstrapReps > 0 {
+		fmt.Fprintf(&b, "Per-cell test AUC intervals: %d stratified bootstrap replicates.", c.BootstrapReps)
+	}
+	return b.String()
+}
+
+func orDefault(v float64, def string) string {
+	if v == 0 {
+		return def
+	}
+	return fmtNum(v)
+}
+
+func milestones(m []float64) string {
+	if m == nil {
+		m = []float64{0.5, 0.75}
+	}
+	parts := make([]string, len(m))
+	for i, f := range m {
+		parts[i] = fmtNum(f*100) + "%"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// WriteCSV writes one row per cell: its settings, every test metric, the AUC bootstrap
+// interval, the validation AUC, what model selection chose, and its wall time.
+func WriteCSV(w io.Writer, results []Result) error {
+	var metrics, selected []string
+	for _, r := range results {
+		for k := range r.Metrics {
+			if !slices.Contains(metrics, k) {
+				metrics = append(metrics, k)
+			}
+		}
+		for k := range r.Selected {
+			if !slices.Contains(selected, k) {
+				selected = append(selected, k)
+			}
+		}
+	}
+	slices.SortFunc(metrics, metricOrder)
+	slices.Sort(selected)
+	cw := csv.NewWriter(w)
+	header := []string{"label", "method", "arm", "fraction", "imbalance", "seed", "train_n"}
+	header = append(header, metrics...)
+	header = append(header, "auc_ci_low", "auc_ci_high", "val_auc")
+	for _, k := range selected {
+		header = append(header, "selected_"+k)
+	}
+	header = append(header, "seconds", "pretraining", "fingerprint")
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("study: csv: %w", err)
+	}
+	for _, r := range results {
+		rec := []string{r.Label, r.Method, r.Arm, fmtNum(r.Fraction), fmtNum(r.Imbalance), fmt.Sprint(r.Seed), fmt.Sprint(r.TrainN)}
+		for _, k := range metrics {
+			rec = append(rec, csvNum(r.Metrics, k))
+		}
+		rec = append(rec, fmtNum(r.AUCLow), fmtNum(r.AUCHigh), fmtNum(r.ValAUC))
+		for _, k := range selected {
+			rec = append(rec, csvNum(r.Selected, k))
+		}
+		rec = append(rec, fmtNum(r.Seconds), r.Pretraining, r.Fingerprint)
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("study: csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("study: csv: %w", err)
+	}
+	return nil
+}
+
+func csvNum(m map[string]float64, k string) string {
+	if v, ok := m[k]; ok {
+		return fmtNum(v)
+	}
+	return ""
+}
+
+// metricOrder puts the headline metrics first, then the rest alphabetically.
+func metricOrder(a, b string) int {
+	rank := func(s string) int {
+		for i, m := range []string{eval.MetricAUC, eval.MetricACC, eval.MetricBalancedACC, eval.MetricMacroF1} {
+			if s == m {
+				return i
+			}
+		}
+		return 4
+	}
+	if ra, rb := rank(a), rank(b); ra != rb {
+		return ra - rb
+	}
+	return strings.Compare(a, b)
+}
+
+// WriteJSON writes every cell (as in results.jsonl, test scores included) and every
+// pretraining (with its loss curve) as one indented JSON document.
+func WriteJSON(w io.Writer, results []Result, pretrainings []Pretraining) error {
+	pre := make([]jsonPretraining, len(pretrainings))
+	for i := range pretrainings {
+		pre[i] = jsonPretraining{pretrainingAlias: (*pretrainingAlias)(&pretrainings[i]), Loss: toNums(pretrainings[i].Loss)}
+	}
+	if results == nil {
+		results = []Result{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(map[string]any{"cells": results, "pretrainings": pre}); err != nil {
+		return fmt.Errorf("study: json: %w", err)
+	}
+	return nil
+}
+
+// Files written by WriteFiles into the study's OutDir.
+const (
+	ReportFile = "report.md"
+	CSVFile    = "cells.csv"
+	JSONFile   = "cells.json"
+)
+
+// WriteFiles writes report.md, cells.csv and cells.json into the study's OutDir.
+func (s *Study) WriteFiles(opt MarkdownOptions) error {
+	dir := s.Config.OutDir
+	for name, write := range map[string]func(io.Writer) error{
+		ReportFile: func(w io.Writer) error { return s.Markdown(w, opt) },
+		CSVFile:    func(w io.Writer) error { return WriteCSV(w, s.Results) },
+		JSONFile:   func(w io.Writer) error { return WriteJSON(w, s.Results, s.Pretrainings) },
+	} {
+		if err := writeFile(filepath.Join(dir, name), write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("study: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("study: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+package study
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/medssl/medssl/eval"
+)
+
+// ReportMetrics are the metrics the Markdown report tabulates, with their titles.
+var ReportMetrics = []struct{ Name, Title string }{
+	{eval.MetricAUC, "AUC"},
+	{eval.MetricACC, "Accuracy"},
+	{eval.MetricBalancedACC, "Balanced accuracy"},
+}
+
+// Alpha is the family-wise significance level of the report's comparisons.
+const Alpha = 0.05
+
+// Comparison is one paired comparison of an arm against the supervised baseline at one
+// (label fraction, imbalance), over the seeds both have finished.
+type Comparison struct {
+	Label               string // the arm compared with ArmSupervised, e.g. "simclr+finetune"
+	Metric              string
+	Fraction, Imbalance float64
+	Seeds               []int64
+	T, Wilcoxon         eval.PairedTest // a = arm, b = supervised: MeanDiff > 0 means the arm is better
+	// HolmT and HolmWilcoxon are the p-values Holm-corrected across all comparisons of
+	// the report (each test family on its own); NaN when the test could not run.
+	HolmT, HolmWilcoxon float64
+	Err                 string // why the tests could not run (too few seeds, all differences 0)
+}
+
+// Significant tells whether the Holm-corrected paired t p-value is below Alpha.
+func (c Comparison) Significant() bool { return c.HolmT < Alpha }
+
+// Compare pairs, at every (fraction, imbalance), each non-supervised arm with the
+// supervised baseline over their common seeds, on metric, and runs a paired t test and a
+// Wilcoxon signed-rank test on the differences; the p-values of each test are then
+// Holm-corrected across all the comparisons returned.
+func Compare(results []Result, metric string) []Comparison {
+	type key struct {
+		label     string
+		frac, imb float64
+	}
+	bySeed := map[key]map[int64]float64{}
+	var keys []key
+	for _, r := range results {
+		k := key{r.Label, r.Fraction, r.Imbalance}
+		if bySeed[k] == nil {
+			bySeed[k] = map[int64]float64{}
+			keys = append(keys, k)
+		}
+		v, ok := r.Metrics[metric]
+		if !ok {
+			v = math.NaN()
+		}
+		bySeed[k][r.Seed] = v
+	}
+	var out []Comparison
+	for _, k := range keys {
+		if k.label == ArmSupervised {
+			continue
+		}
+		base := bySeed[key{ArmSupervised, k.frac, k.imb}]
+		if base == nil {
+			continue
+		}
+		c := Comparison{Label: k.label, Metric: metric, Fraction: k.frac, Imbalance: k.imb, HolmT: math.NaN(), HolmWilcoxon: math.NaN()}
+		var a, b []float64
+		for seed := range bySeed[k] {
+			if _, ok := base[seed]; ok {
+				c.Seeds = append(c.Seeds, seed)
+			}
+		}
+		slices.Sort(c.Seeds)
+		for _, seed := range c.Seeds {
+			a, b = append(a, bySeed[k][seed]), append(b, base[seed])
+		}
+		var err error
+		if c.T, err = eval.PairedTTest(a, b); err != nil {
+			c.T.PValue, c.Err = math.NaN(), err.Error()
+		}
+		if c.Wilcoxon, err = eval.WilcoxonSignedRank(a, b); err != nil {
+			c.Wilcoxon.PValue = math.NaN()
+			if c.Err == "" {
+				c.Err = err.Error()
+			}
+		}
+		c.T.N, c.Wilcoxon.N = len(a), len(a)
+		out = append(out, c)
+	}
+	slices.SortStableFunc(out, func(x, y Comparison) int {
+		return cmp.Or(cmp.Compare(x.Fraction, y.Fraction), cmp.Compare(x.Imbalance, y.Imbalance))
+	})
+	holm(out, func(c *Comparison) (*float64, *float64) { return &c.T.PValue, &c.HolmT })
+	holm(out, func(c *Comparison) (*float64, *float64) { return &c.Wilcoxon.PValue, &c.HolmWilcoxon })
+	return out
+}
+
+// holm Holm-corrects the valid raw p-values of cs (NaN ones stay out of the family).
+func holm(cs []Comparison, field func(*Comparison) (raw, adj *float64)) {
+	var idx []int
+	var ps []float64
+	for i := range cs {
+		raw, _ := field(&cs[i])
+		if *raw >= 0 && *raw <= 1 {
+			idx, ps = append(idx, i), append(ps, *raw)
+		}
+	}
+	for j, p := range eval.Holm(ps) {
+		_, adj := field(&cs[idx[j]])
+		*adj = p
+	}
+}
+
+// MarkdownOptions add context to the Markdown report.
+type MarkdownOptions struct {
+	Title string
+	// Settings and Machine are printed as they are (one paragraph each); Study.Markdown
+	// fills them from the study's Config when empty.
+	Settings, Machine string
+	// PerCell adds a table of every cell's test AUC with its bootstrap interval.
+	PerCell bool
+	// Figures are image paths (relative to the report) shown at the end.
+	Figures []string
+}
+
+// Markdown writes the study's report: see WriteMarkdown.
+func (s *Study) Markdown(w io.Writer, opt MarkdownOptions) error {
+	if opt.Settings == "" {
+		opt.Settings = s.Config.Describe()
+	}
+	if opt.Machine == "" {
+		opt.Machine = Machine(s.Config.Backend.Name())
+	}
+	if opt.Title == "" {
+		opt.Title = fmt.Sprintf("Self-supervised vs supervised on %s", s.Config.Dataset.Name)
+	}
+	return WriteMarkdown(w, s.Results, opt)
+}
+
+// Machine describes the machine and backend a study ran on, for reports.
+func Machine(backend string) string {
+	return fmt.Sprintf("%s/%s, %d CPUs, %s, GoMLX backend %q", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), backend)
+}
+
+// WriteMarkdown writes a report a researcher can paste into a paper: for each of
+// ReportMetrics, a table with a row per (label fraction, imbalance) and a column per arm,
+// each cell "mean ± sd [95% t-interval of the mean]" over seeds; then the paired
+// comparisons of every arm with the supervised baseline on AUC (Compare), as a table and as
+// plain sentences; then the settings and machine.
+func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
+	var b strings.Builder
+	title := opt.Title
+	if title == "" {
+		title = "Self-supervised vs supervised study"
+	}
+	fmt.Fprintf(&b, "# %s\n\n", title)
+	labels, rows := layout(results)
+	seeds := map[int64]bool{}
+	for _, r := range results {
+		seeds[r.Seed] = true
+	}
+	fmt.Fprintf(&b, "%d finished cells, %d seeds. Each entry is mean ± SD over seeds, then the 95%% t-interval of the mean in brackets; n is the number of seeds when it differs from the rest. All metrics are on the test split; models were selected on the validation split only.\n\n", len(results), len(seeds))
+	for _, m := range ReportMetrics {
+		fmt.Fprintf(&b, "## %s\n\n", m.Title)
+		writeTable(&b, results, labels, rows, m.Name, len(seeds))
+		b.WriteString("\n")
+	}
+
+	comps := Compare(results, eval.MetricAUC)
+	if len(comps) > 0 {
+		b.WriteString("## Arms against the supervised baseline (AUC)\n\n")
+		fmt.Fprintf(&b, "Paired over seeds (a seed fixes the labelled subset and the initialisation of both arms). Δ = arm − supervised. p-values are two-sided and Holm-corrected across the %d comparisons of this report, separately for each test; significance at α = %g on the corrected paired t test.\n\n", len(comps), Alpha)
+		b.WriteString("| labels | imbalance | arm | n | Δ AUC | paired t p | Holm p | Wilcoxon p | Holm p |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+		for _, c := range comps {
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", pct(c.Fraction), ratio(c.Imbalance), c.Label, len(c.Seeds),
+				signed(c.T.MeanDiff), pval(c.T.PValue), pval(c.HolmT), pval(c.Wilcoxon.PValue), pval(c.HolmWilcoxon))
+		}
+		b.WriteString("\n" + Summary(comps) + "\n\n")
+		for _, c := range comps {
+			b.WriteString("- " + c.Sentence() + "\n")
+		}
+		if minN(comps) < 6 {
+			b.WriteString("\nWith fewer than 6 seeds the two-sided Wilcoxon signed-rank test cannot reach p < 0.05 (its smallest p-value with n pairs is 2/2ⁿ); it is shown for completeness.\n")
+		}
+		b.WriteString("\n")
+	}
+	if opt.PerCell {
+		b.WriteString("## Every cell (test AUC, 95% stratified bootstrap interval over test images)\n\n")
+		b.WriteString("| arm | labels | imbalance | seed | labelled images | AUC | 95% CI | ACC | balanced ACC | val AUC | selected | seconds |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range results {
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %.3f | [%.3f, %.3f] | %.3f | %.3f | %.3f | %s | %.0f |\n", r.Label, pct(r.Fraction), ratio(r.Imbalance), r.Seed, r.TrainN,
+				r.Metrics[eval.MetricAUC], r.AUCLow, r.AUCHigh, r.Metrics[eval.MetricACC], r.Metrics[eval.MetricBalancedACC], r.ValAUC, selected(r.Selected), r.Seconds)
+		}
+		b.WriteString("\n")
+	}
+	if opt.Settings != "" {
+		fmt.Fprintf(&b, "## Settings\n\n%s\n\n", opt.Settings)
+	}
+	if opt.Machine != "" {
+		fmt.Fprintf(&b, "Machine: %s.\n\n", opt.Machine)
+	}
+	for _, f := range opt.Figures {
+		fmt.Fprintf(&b, "![%s](%s)\n\n", strings.TrimSuffix(f, ".png"), f)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary says in one sentence which arms differ significantly from the supervised
+// baseline, and where; or that none does, with the smallest corrected p-value.
+func Summary(comps []Comparison) string {
+	var wins []string
+	best := math.NaN()
+	for _, c := range comps {
+		if !math.IsNaN(c.HolmT) && !(c.HolmT >= best) {
+			best = c.HolmT
+		}
+		if c.Err != "" || !c.Significant() {
+			continue
+		}
+		verb := "beats"
+		if c.T.MeanDiff < 0 {
+			verb = "loses to"
+		}
+		wins = append(wins, fmt.Sprintf("%s %s supervised at %s labels (imbalance %s; Δ AUC %s, p=%s)",
+			c.Label, verb, pct(c.Fraction), ratio(c.Imbalance), signed(c.T.MeanDiff), pval(c.HolmT)))
+	}
+	if len(wins) > 0 {
+		return "**Summary:** " + strings.Join(wins, "; ") + ". Every other comparison is not significant after Holm correction."
+	}
+	if math.IsNaN(best) {
+		return "**Summary:** no comparison could be tested (each needs at least 2 seeds with non-identical differences)."
+	}
+	return fmt.Sprintf("**Summary:** no arm differs significantly from the supervised baseline on AUC after Holm correction (smallest corrected p=%s).", pval(best))
+}
+
+// Sentence says in plain words who wins the comparison, or that it is not significant.
+func (c Comparison) Sentence() string {
+	where := fmt.Sprintf("At %s labels (imbalance %s)", pct(c.Fraction), ratio(c.Imbalance))
+	if c.Err != "" || math.IsNaN(c.HolmT) {
+		return fmt.Sprintf("%s, %s vs supervised: no test (%d paired seeds; %s).", where, c.Label, len(c.Seeds), c.Err)
+	}
+	if !c.Significant() {
+		return fmt.Sprintf("%s, %s vs supervised: not significant (p=%s Holm-corrected, paired t; Δ AUC %s over %d seeds).",
+			where, c.Label, pval(c.HolmT), signed(c.T.MeanDiff), len(c.Seeds))
+	}
+	winner, loser := c.Label, ArmSupervised
+	if c.T.MeanDiff < 0 {
+		winner, loser = ArmSupervised, c.Label
+	}
+	return fmt.Sprintf("%s, %s beats %s by %.3f AUC (p=%s Holm-corrected, paired t over %d seeds).",
+		where, winner, loser, math.Abs(c.T.MeanDiff), pval(c.HolmT), len(c.Seeds))
+}
+
+// layout returns the arm labels (supervised first, then in order of appearance) and the
+// (fraction, imbalance) rows, sorted.
+func layout(results []Result) ([]string, [][2]float64) {
+	var labels []string
+	var rows [][2]float64
+	for _, r := range results {
+		if !slices.Contains(labels, r.Label) {
+			labels = append(labels, r.Label)
+		}
+		if row := [2]float64{r.Fraction, r.Imbalance}; !slices.Contains(rows, row) {
+			rows = append(rows, row)
+		}
+	}
+	slices.SortStableFunc(labels, func(a, b string) int {
+		return cmp.Compare(boolInt(a != ArmSupervised), boolInt(b != ArmSupervised))
+	})
+	slices.SortFunc(rows, func(a, b [2]float64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	return labels, rows
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2]float64, metric string, seeds int) {
+	b.WriteString("| labels | imbalance |")
+	for _, l := range labels {
+		b.WriteString(" " + l + " |")
+	}
+	b.WriteString("\n|---|---|" + strings.Repeat("---|", len(labels)) + "\n")
+	for _, row := range rows {
+		fmt.Fprintf(b, "| %s | %s |", pct(row[0]), ratio(row[1]))
+		for _, l := range labels {
+			var xs []float64
+			for _, r := range results {
+				if r.Label == l && r.Fraction == row[0] && r.Imbalance == row[1] {
+					v, ok := r.Metrics[metric]
+					if !ok {
+						v = math.NaN()
+					}
+					xs = append(xs, v)
+				}
+			}
+			b.WriteString(" " + summary(xs, seeds) + " |")
+		}
+		b.WriteString("\n")
+	}
+}
+
+// summary formats "mean ± sd [lo, hi]" of xs (n appended when it differs from seeds).
+func summary(xs []float64, seeds int) string {
+	if len(xs) == 0 {
+		return "–"
+	}
+	mean, sd := eval.MeanSD(xs)
+	s := fmt.Sprintf("%.3f", mean)
+	if len(xs) > 1 {
+		s += fmt.Sprintf(" ± %.3f", sd)
+		if lo, hi, err := eval.TInterval(xs, 0.95); err == nil {
+			s += fmt.Sprintf(" [%.3f, %.3f]", lo, hi)
+		}
+	}
+	if len(xs) != seeds {
+		s += fmt.Sprintf(" (n=%d)", len(xs))
+	}
+	return s
+}
+
+func pct(f float64) string { return fmtNum(f*100) + "%" }
+
+func ratio(r float64) string { return fmtNum(r) + ":1" }
+
+func signed(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%+.3f", v)
+}
+
+func pval(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return "–"
+	case p < 0.001:
+		return "<0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
+func minN(cs []Comparison) int {
+	n := math.MaxInt
+	for _, c := range cs {
+		n = min(n, len(c.Seeds))
+	}
+	return n
+}
+
+func selected(m map[string]float64) string {
+	var parts []string
+	for _, k := range []string{"lr", "wd", "k", "best_epoch"} {
+		if v, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%s", k, fmtNum(v)))
+		}
+	}
+	return strings.Join(parts, " ")
+}

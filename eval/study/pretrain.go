@@ -1,0 +1,143 @@
+package study
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/ssl"
+)
+
+// PretrainDir is the folder, under a study's OutDir, holding one folder per pretraining.
+const PretrainDir = "pretrain"
+
+// LossFile is the file, in each pretraining's folder, holding its loss curve.
+const LossFile = "loss.json"
+
+// Pretraining describes one pretraining of a study and its loss curve.
+type Pretraining struct {
+	Name      string  `json:"name"` // its folder under OutDir/pretrain
+	Method    string  `json:"method"`
+	Imbalance float64 `json:"imbalance"`
+	Seed      int64   `json:"seed"`
+	Steps     int     `json:"steps"`
+	// Loss[i] is the pretext loss of step i+1; NaN (null in JSON) for steps whose loss was
+	// lost because the process was killed between two checkpoints.
+	Loss    []float64 `json:"-"`
+	Seconds float64   `json:"seconds"` // wall time summed over the calls that trained it
+}
+
+type jsonPretraining struct {
+	*pretrainingAlias
+	Loss []num `json:"loss"`
+}
+
+type pretrainingAlias Pretraining
+
+// pretrainKey names the pretraining a cell needs.
+func (c *Config) pretrainKey(cell Cell) string {
+	name := fmt.Sprintf("%s-%s-imb%s-seed%d-%s", cell.Method, c.Encoder.Name(), fmtNum(cell.Imbalance), cell.Seed,
+		c.hashSettings(map[string]any{"pretrain": c.pretrainSettings()}))
+	return strings.ReplaceAll(name, string(filepath.Separator), "_")
+}
+
+// pretrain runs (or resumes, or just loads) the pretraining of cell's method, imbalance and
+// seed on the images of train, checkpointed under OutDir/pretrain/<name>, and records its loss
+// curve there.
+func (c *Config) pretrain(cell Cell, train *data.Split) (*model.Store, *Pretraining, error) {
+	method, err := ssl.New(cell.Method)
+	if err != nil {
+		return nil, nil, fmt.Errorf("study: %w", err)
+	}
+	name := c.pretrainKey(cell)
+	dir := filepath.Join(c.OutDir, PretrainDir, name)
+	rec, err := readPretraining(filepath.Join(dir, LossFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec == nil {
+		rec = &Pretraining{Name: name, Method: cell.Method, Imbalance: cell.Imbalance, Seed: cell.Seed}
+	}
+	t0 := time.Now()
+	p := c.Pretrain
+	pre, err := ssl.Pretrain(train, ssl.PretrainConfig{
+		Encoder: c.Encoder, Method: method, Augment: p.Augment, Epochs: p.Epochs, Steps: p.Steps,
+		BatchSize: p.BatchSize, LearningRate: p.LearningRate, WeightDecay: p.WeightDecay,
+		Seed: cell.Seed, CheckpointDir: dir, Progress: p.Progress, Backend: c.Backend,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("study: pretraining %s: %w", name, err)
+	}
+	if len(pre.Loss) > 0 {
+		// The call ran steps Steps-len(Loss)+1 … Steps.
+		start := pre.Steps - len(pre.Loss)
+		for len(rec.Loss) < pre.Steps {
+			rec.Loss = append(rec.Loss, math.NaN())
+		}
+		copy(rec.Loss[start:], pre.Loss)
+		rec.Seconds += time.Since(t0).Seconds()
+	}
+	rec.Steps = pre.Steps
+	if err := writePretraining(filepath.Join(dir, LossFile), rec); err != nil {
+		return nil, nil, err
+	}
+	return pre.Store, rec, nil
+}
+
+func readPretraining(path string) (*Pretraining, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("study: %w", err)
+	}
+	rec := &Pretraining{}
+	j := jsonPretraining{pretrainingAlias: (*pretrainingAlias)(rec)}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("study: %s: %w", path, err)
+	}
+	rec.Loss = fromNums(j.Loss)
+	return rec, nil
+}
+
+func writePretraining(path string, rec *Pretraining) error {
+	b, err := json.Marshal(jsonPretraining{pretrainingAlias: (*pretrainingAlias)(rec), Loss: toNums(rec.Loss)})
+	if err != nil {
+		return fmt.Errorf("study: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("study: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("study: %w", err)
+	}
+	return nil
+}
+
+// ReadPretrainings reads the loss curves of every pretraining under outDir/pretrain.
+func ReadPretrainings(outDir string) ([]Pretraining, error) {
+	matches, err := filepath.Glob(filepath.Join(outDir, PretrainDir, "*", LossFile))
+	if err != nil {
+		return nil, fmt.Errorf("study: %w", err)
+	}
+	var out []Pretraining
+	for _, m := range matches {
+		rec, err := readPretraining(m)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			out = append(out, *rec)
+		}
+	}
+	return out, nil
+}

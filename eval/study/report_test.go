@@ -1,0 +1,216 @@
+package study
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func synth(label string, frac float64, seed int64, auc float64) Result {
+	method, arm := NoPretraining, ArmSupervised
+	if label != ArmSupervised {
+		parts := strings.SplitN(label, "+", 2)
+		method, arm = parts[0], parts[1]
+	}
+	return Result{Cell: Cell{Method: method, Arm: arm, Fraction: frac, Imbalance: 1, Seed: seed}, Label: label,
+		Metrics: map[string]float64{"auc": auc, "acc": auc - 0.1, "balanced_acc": auc - 0.2}}
+}
+
+// pT2 is the two-sided p-value of Student's t with 2 degrees of freedom, in closed form.
+func pT2(t float64) float64 { return 1 - math.Abs(t)/math.Sqrt(t*t+2) }
+
+func pairedT(a, b []float64) float64 {
+	n := float64(len(a))
+	var mean float64
+	for i := range a {
+		mean += (a[i] - b[i]) / n
+	}
+	var ss float64
+	for i := range a {
+		d := a[i] - b[i] - mean
+		ss += d * d
+	}
+	return mean / (math.Sqrt(ss/(n-1)) / math.Sqrt(n))
+}
+
+func TestReportTablesAndComparisons(t *testing.T) {
+	sup := []float64{0.70, 0.72, 0.74}
+	ft := []float64{0.80, 0.83, 0.86}
+	lin := []float64{0.69, 0.75, 0.71}
+	var results []Result
+	for i, seed := range []int64{1, 2, 3} {
+		results = append(results, synth(ArmSupervised, 0.1, seed, sup[i]), synth("simclr+finetune", 0.1, seed, ft[i]), synth("simclr+linear", 0.1, seed, lin[i]))
+	}
+	comps := Compare(results, "auc")
+	if len(comps) != 2 {
+		t.Fatalf("%d comparisons, want 2", len(comps))
+	}
+	pFT, pLin := pT2(pairedT(ft, sup)), pT2(pairedT(lin, sup))
+	// Holm with m = 2: the smaller p doubles, the larger is max(that, itself).
+	lo, hi := math.Min(pFT, pLin), math.Max(pFT, pLin)
+	holm := map[float64]float64{lo: math.Min(1, 2*lo), hi: math.Min(1, math.Max(2*lo, hi))}
+	for _, c := range comps {
+		want := map[string]float64{"simclr+finetune": pFT, "simclr+linear": pLin}[c.Label]
+		if math.Abs(c.T.PValue-want) > 1e-9 {
+			t.Errorf("%s: paired t p %v, closed form %v", c.Label, c.T.PValue, want)
+		}
+		if math.Abs(c.HolmT-holm[want]) > 1e-9 {
+			t.Errorf("%s: Holm p %v, want %v", c.Label, c.HolmT, holm[want])
+		}
+		if len(c.Seeds) != 3 {
+			t.Errorf("%s paired over %v", c.Label, c.Seeds)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, results, MarkdownOptions{Title: "T", Settings: "S", Machine: "M"}); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	// supervised AUC: mean 0.72, sd 0.02, 95% t-interval 0.72 ± t_{2,0.975}·0.02/√3 with t_{2,0.975} = 4.302653.
+	half := 4.302652729911275 * 0.02 / math.Sqrt(3)
+	for _, want := range []string{
+		"| labels | imbalance | supervised | simclr+finetune | simclr+linear |",
+		"| 10% | 1:1 | 0.720 ± 0.020 [" + f3(0.72-half) + ", " + f3(0.72+half) + "] | 0.830 ± 0.030 [",
+		"simclr+finetune beats supervised by 0.110 AUC",
+		"**Summary:** simclr+finetune beats supervised at 10% labels (imbalance 1:1; Δ AUC +0.110, p=" + f3(holm[pFT]) + ")",
+		"simclr+linear vs supervised: not significant (p=" + f3(holm[pLin]) + " Holm-corrected",
+		"## Accuracy", "## Balanced accuracy", "| 10% | 1:1 | 0.520 ± 0.020",
+		"## Settings\n\nS", "Machine: M.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	// A lone seed gives no sd, no interval and no test.
+	one := []Result{synth(ArmSupervised, 1, 1, 0.8), synth("simclr+knn", 1, 1, 0.9)}
+	buf.Reset()
+	if err := WriteMarkdown(&buf, one, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if md := buf.String(); !strings.Contains(md, "| 100% | 1:1 | 0.800 | 0.900 |") || !strings.Contains(md, "no test (1 paired seeds") {
+		t.Errorf("single-seed report:\n%s", md)
+	}
+}
+
+func f3(v float64) string { return fmt.Sprintf("%.3f", v) }
+
+// Results survive JSON (NaN metrics as null), and a results file whose last line was cut
+// short by a crash is read without it and repaired before the next append.
+func TestResultsFileRoundTripAndRepair(t *testing.T) {
+	r := synth("simclr+linear", 0.5, 7, 0.75)
+	r.Metrics["macro_f1"] = math.NaN()
+	r.AUCLow, r.AUCHigh, r.ValAUC = math.NaN(), 0.9, 0.6
+	r.TestLabels, r.TestScores = []int{0, 1}, [][]float64{{0.25, 0.75}, {1.0 / 3, 2.0 / 3}}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"macro_f1":null`) {
+		t.Errorf("NaN metric not null: %s", b)
+	}
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !sameResult(back, r) || !math.IsNaN(back.Metrics["macro_f1"]) || !math.IsNaN(back.AUCLow) || back.TestScores[1][0] != 1.0/3 {
+		t.Errorf("round trip: %+v, want %+v", back, r)
+	}
+
+	path := filepath.Join(t.TempDir(), ResultsFile)
+	if err := os.WriteFile(path, append(append(b, '\n'), b[:len(b)/2]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log, got, err := openResults(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d results, want 1 (the cut line dropped)", len(got))
+	}
+	r2 := r
+	r2.Seed = 8
+	if err := log.append(r2); err != nil {
+		t.Fatal(err)
+	}
+	log.close()
+	all, err := ReadResults(path)
+	if err != nil || len(all) != 2 || all[1].Seed != 8 {
+		t.Fatalf("after repair and append: %d results, %v", len(all), err)
+	}
+	// A broken line in the middle is an error naming the line.
+	if err := os.WriteFile(path, append(append([]byte("{oops\n"), b...), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadResults(path); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("corrupt line: error %v", err)
+	}
+}
+
+func TestConfigCellsAndErrors(t *testing.T) {
+	ds := breast(t)
+	var calls []Cell
+	cfg := tinyConfig(ds, t.TempDir(), &calls)
+	cfg.Seeds, cfg.Fractions, cfg.Imbalances = []int64{1}, []float64{0.5}, []float64{1, 4}
+	cells, err := cfg.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range cells {
+		keys = append(keys, c.Key())
+	}
+	want := []string{
+		"supervised f=0.5 imb=1 seed=1", "simclr+linear f=0.5 imb=1 seed=1", "simclr+knn f=0.5 imb=1 seed=1",
+		"simclr+finetune f=0.5 imb=1 seed=1", "none+linear f=0.5 imb=1 seed=1", "none+knn f=0.5 imb=1 seed=1",
+		"supervised f=0.5 imb=4 seed=1", "simclr+linear f=0.5 imb=4 seed=1", "simclr+knn f=0.5 imb=4 seed=1",
+		"simclr+finetune f=0.5 imb=4 seed=1", "none+linear f=0.5 imb=4 seed=1", "none+knn f=0.5 imb=4 seed=1",
+	}
+	if strings.Join(keys, "\n") != strings.Join(want, "\n") {
+		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
+	}
+	// Imbalance first, then the label fraction of what is left; both seeded.
+	if err := cfg.withDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	imb, lab, err := cfg.splits(cells[6])
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := ds.Train.ClassCounts() // BreastMNIST train: 147 malignant (0), 399 benign (1)
+	wantMinor := int(math.Round(float64(counts[1]) / 4))
+	if got := imb.ClassCounts(); got[1] != counts[1] || got[0] != wantMinor {
+		t.Errorf("imbalance 4: class counts %v, want [%d %d]", got, wantMinor, counts[1])
+	}
+	if got := lab.ClassCounts(); got[0] != int(math.Round(float64(wantMinor)/2)) || got[1] != int(math.Round(float64(counts[1])/2)) {
+		t.Errorf("then half the labels: %v", got)
+	}
+	// The supervised recipe changes supervised and fine-tuning fingerprints, not kNN's.
+	other := cfg
+	other.Train.LearningRate = 0.5
+	for _, c := range cells[:4] {
+		changed := cfg.fingerprint(c) != other.fingerprint(c)
+		if changed != (c.Arm == ArmSupervised || c.Arm == ArmFineTune) {
+			t.Errorf("%s: fingerprint changed %v with the learning rate", c.Key(), changed)
+		}
+	}
+	for name, mutate := range map[string]func(*Config){
+		"unknown method": func(c *Config) { c.Methods = []string{"nope"} },
+		"unknown arm":    func(c *Config) { c.Arms = []string{"svm"} },
+		"fraction 0":     func(c *Config) { c.Fractions = []float64{0} },
+		"imbalance 0.5":  func(c *Config) { c.Imbalances = []float64{0.5} },
+		"duplicate seed": func(c *Config) { c.Seeds = []int64{1, 1} },
+		"no out dir":     func(c *Config) { c.OutDir = "" },
+		"no dataset":     func(c *Config) { c.Dataset = nil },
+	} {
+		c := tinyConfig(ds, t.TempDir(), &calls)
+		mutate(&c)
+		if _, err := c.Cells(); err == nil || !strings.HasPrefix(err.Error(), "study: ") {
+			t.Errorf("%s: error %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+
+	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/plot"
+	"github.com/medssl/medssl/eval/study"
+)
+
+// plots draws, into the study's folder, the label-efficiency curve of the test AUC (one per
+// imbalance ratio, mean over seeds with its 95% t-interval band), the test ROC curves of
+// every arm (first seed, per fraction and imbalance; binary tasks), and the pretraining loss
+// curves. It returns the files' names, relative to the folder.
+func plots(st *study.Study) ([]string, error) {
+	dir := st.Config.OutDir
+	var files []string
+	var errs []error
+	add := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		files = append(files, name)
+	}
+	imbalances := map[float64]bool{}
+	for _, r := range st.Results {
+		imbalances[r.Imbalance] = true
+	}
+	for imb := range imbalances {
+		series := labelEfficiency(st.Results, imb)
+		if len(series) == 0 {
+			continue
+		}
+		name := fmt.Sprintf("label_efficiency_auc_imb%s.png", num(imb))
+		add(name, plot.LabelEfficiency(filepath.Join(dir, name),
+			fmt.Sprintf("%s, imbalance %s:1: test AUC over seeds (95%% t-interval)", st.Config.Dataset.Name, num(imb)), "test AUC", series))
+	}
+	if st.Config.Dataset.NumClasses == 2 && len(st.Results) > 0 {
+		seed := slices.Min(st.Config.Seeds)
+		type group struct{ frac, imb float64 }
+		curves := map[group][]plot.ROCCurve{}
+		var order []group
+		for _, r := range st.Results {
+			if r.Seed != seed {
+				continue
+			}
+			g := group{r.Fraction, r.Imbalance}
+			if curves[g] == nil {
+				order = append(order, g)
+			}
+			scores := make([]float64, len(r.TestScores))
+			for i, row := range r.TestScores {
+				scores[i] = row[len(row)-1]
+			}
+			curves[g] = append(curves[g], plot.ROCCurve{Name: r.Label, Labels: r.TestLabels, Scores: scores})
+		}
+		for _, g := range order {
+			name := fmt.Sprintf("roc_f%s_imb%s_seed%d.png", num(g.frac), num(g.imb), seed)
+			add(name, plot.ROC(filepath.Join(dir, name),
+				fmt.Sprintf("%s: test ROC, %s%% labels, imbalance %s:1, seed %d", st.Config.Dataset.Name, num(g.frac*100), num(g.imb), seed), curves[g]))
+		}
+	}
+	var curves []plot.Curve
+	for _, p := range st.Pretrainings {
+		var x, y []float64
+		for i, l := range p.Loss {
+			if !math.IsNaN(l) {
+				x, y = append(x, float64(i+1)), append(y, l)
+			}
+		}
+		if len(x) > 0 {
+			name := fmt.Sprintf("%s seed %d", p.Method, p.Seed)
+			if p.Imbalance != 1 {
+				name += fmt.Sprintf(" imbalance %s:1", num(p.Imbalance))
+			}
+			curves = append(curves, plot.Curve{Name: name, Quantity: p.Method + " loss", X: x, Y: y})
+		}
+	}
+	if len(curves) > 0 {
+		add("pretraining_loss.png", plot.TrainingCurves(filepath.Join(dir, "pretraining_loss.png"), "pretraining loss per step", curves))
+	}
+	if len(errs) > 0 {
+		return files, fmt.Errorf("%v", errs)
+	}
+	return files, nil
+}
+
+// labelEfficiency returns one series per arm: mean test AUC over seeds at each fraction,
+// with the 95% t-interval when every fraction has at least 2 seeds.
+func labelEfficiency(results []study.Result, imbalance float64) []plot.Series {
+	byArm := map[string]map[float64][]float64{}
+	var arms []string
+	for _, r := range results {
+		v := r.Metrics[eval.MetricAUC]
+		if r.Imbalance != imbalance || math.IsNaN(v) {
+			continue
+		}
+		if byArm[r.Label] == nil {
+			byArm[r.Label] = map[float64][]float64{}
+			arms = append(arms, r.Label)
+		}
+		byArm[r.Label][r.Fraction] = append(byArm[r.Label][r.Fraction], v)
+	}
+	var out []plot.Series
+	for _, arm := range arms {
+		s := plot.Series{Name: arm}
+		band := true
+		for frac := range byArm[arm] {
+			s.X = append(s.X, frac)
+		}
+		slices.Sort(s.X)
+		for _, frac := range s.X {
+			xs := byArm[arm][frac]
+			mean, _ := eval.MeanSD(xs)
+			s.Mean = append(s.Mean, mean)
+			lo, hi, err := eval.TInterval(xs, 0.95)
+			if err != nil || math.IsNaN(lo) {
+				band = false
+			}
+			s.Lo, s.Hi = append(s.Lo, lo), append(s.Hi, hi)
+		}
+		if !band {
+			s.Lo, s.Hi = nil, nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func num(v float64) string { return fmt.Sprint(v) }
