@@ -1,0 +1,253 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/train"
+)
+
+// streamTestFolder writes n real BreastMNIST images as PNGs in class folders.
+func streamTestFolder(t testing.TB, n int) (string, *Split) {
+	s := folderTestSplit(t, n)
+	return folderWriteClasses(t, s, "png"), s
+}
+
+// streamTake returns the flat inputs and labels of the first n batches of ds.
+func streamTake(t testing.TB, ds train.Dataset, n int) (images [][]float32, labels [][]int32) {
+	t.Helper()
+	for b, err := range ds.Iter() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, tensors.MustCopyFlatData[float32](b.Inputs[0]))
+		if len(b.Labels) > 0 {
+			labels = append(labels, tensors.MustCopyFlatData[int32](b.Labels[0]))
+		}
+		b.Finalize()
+		if len(images) == n {
+			break
+		}
+	}
+	return images, labels
+}
+
+// The stream serves bit for bit the batches of the in-memory split of the same folder:
+// same shuffled order per epoch, same layout, same labels, with partial last batches.
+func TestStreamMatchesInMemory(t *testing.T) {
+	dir, _ := streamTestFolder(t, 50)
+	f, err := LoadImageFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenStream(f, StreamCacheBytes(20*(28*28+streamEntryOverhead)), StreamWorkers(3), StreamPrefetch(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := NewBatches(f.Images, 16, WithShuffle(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := st.Batches(16, WithShuffle(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.StepsPerEpoch() != mem.StepsPerEpoch() || sb.StepsPerEpoch() != 4 {
+		t.Fatalf("steps per epoch %d, in memory %d", sb.StepsPerEpoch(), mem.StepsPerEpoch())
+	}
+	for epoch := range 2 {
+		wantImg, wantLbl := streamTake(t, mem, 100)
+		gotImg, gotLbl := streamTake(t, sb, 100)
+		if len(gotImg) != 4 || len(gotImg[3]) != 2*28*28 {
+			t.Fatalf("epoch %d: %d batches", epoch, len(gotImg))
+		}
+		if !reflect.DeepEqual(gotImg, wantImg) || !reflect.DeepEqual(gotLbl, wantLbl) {
+			t.Fatalf("epoch %d: streamed batches differ from in-memory ones", epoch)
+		}
+	}
+	// The pretraining source too: Stream.ImageBatches equals Split.ImageBatches.
+	want, _ := f.Images.ImageBatches(8, 9, 0)
+	got, err := st.ImageBatches(8, 9, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantImg, _ := streamTake(t, want, 15)
+	gotImg, gotLbl := streamTake(t, got, 15)
+	if !reflect.DeepEqual(gotImg, wantImg) || len(gotLbl) != 0 {
+		t.Fatal("ImageBatches differ from the in-memory source's")
+	}
+}
+
+func TestStreamResumeAndDeterminism(t *testing.T) {
+	dir, _ := streamTestFolder(t, 30)
+	f, err := ScanImageFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Images != nil || f.Height != 28 || f.Channels != 1 {
+		t.Fatalf("scan: %dx%dx%d, images loaded %v", f.Height, f.Width, f.Channels, f.Images != nil)
+	}
+	open := func() *Stream {
+		st, err := OpenStream(f, StreamCacheBytes(5000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	// 7-image batches over 30 images cross epoch boundaries.
+	full, _ := open().ImageBatches(7, 3, 0)
+	all, _ := streamTake(t, full, 12)
+	again, _ := open().ImageBatches(7, 3, 0)
+	same, _ := streamTake(t, again, 12)
+	if !reflect.DeepEqual(all, same) {
+		t.Fatal("two streams with the same seed differ")
+	}
+	other, _ := open().ImageBatches(7, 4, 0)
+	diff, _ := streamTake(t, other, 12)
+	if reflect.DeepEqual(all, diff) {
+		t.Fatal("another seed gives the same stream")
+	}
+	// Stopping an endless stream early stops its goroutines.
+	before := runtime.NumGoroutine()
+	streamTake(t, full, 2)
+	if after := runtime.NumGoroutine(); after != before {
+		t.Fatalf("%d goroutines after stopping a stream, %d before", after, before)
+	}
+	for _, skip := range []int{1, 4, 9} {
+		resumed, err := open().ImageBatches(7, 3, skip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := streamTake(t, resumed, 12-skip)
+		if !reflect.DeepEqual(got, all[skip:]) {
+			t.Fatalf("resumed at %d differs from the uninterrupted stream", skip)
+		}
+	}
+}
+
+func TestStreamCacheBounded(t *testing.T) {
+	dir, _ := streamTestFolder(t, 60)
+	f, err := ScanImageFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := int64(28*28 + streamEntryOverhead)
+	capacity := 10*entry + entry/2 // room for 10 images
+	st, err := OpenStream(f, StreamCacheBytes(capacity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := st.Batches(8, WithShuffle(1))
+	for range 3 {
+		streamTake(t, sb, 100)
+		if s := st.Stats(); s.CacheBytes > capacity || s.CachePeakBytes > capacity || s.CacheEntries > 10 {
+			t.Fatalf("cache over capacity: %+v", s)
+		}
+	}
+	s := st.Stats()
+	t.Logf("small cache after 3 epochs: %+v", s)
+	if s.CachePeakBytes != 10*entry || s.CacheEntries != 10 || s.Evictions == 0 || s.Hits+s.Misses != 3*60 || s.Decoded != s.Misses {
+		t.Fatalf("stats %+v: want a full cache of 10 entries, evictions, 180 lookups", s)
+	}
+
+	// A cache holding everything decodes every file once, however many epochs.
+	st, _ = OpenStream(f, StreamCacheBytes(1<<20))
+	sb, _ = st.Batches(8, WithShuffle(1))
+	for range 3 {
+		streamTake(t, sb, 100)
+	}
+	if s := st.Stats(); s.Decoded != 60 || s.Hits != 120 || s.CacheEntries != 60 || s.CacheBytes != 60*entry || s.Evictions != 0 {
+		t.Fatalf("large cache stats %+v", s)
+	}
+	// No cache at all still streams.
+	st, _ = OpenStream(f, StreamCacheBytes(0))
+	sb, _ = st.Batches(8)
+	if imgs, _ := streamTake(t, sb, 100); len(imgs) != 8 || st.Stats().CachePeakBytes != 0 || st.Stats().Decoded != 60 {
+		t.Fatalf("no cache: %d batches, %+v", len(imgs), st.Stats())
+	}
+}
+
+// A file whose header is fine but whose pixels are truncated is found only while
+// streaming: an error naming it, or with SkipBadFiles a report and a substitute.
+func TestStreamBadFile(t *testing.T) {
+	dir, s := streamTestFolder(t, 20)
+	victim := fmt.Sprintf("%s/img%04d.png", folderTestClasses[s.Label(3)], 3)
+	b, err := os.ReadFile(filepath.Join(dir, victim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	folderWrite(t, dir, victim, b[:len(b)-40])
+
+	f, err := ScanImageFolder(dir)
+	if err != nil || len(f.Items) != 20 {
+		t.Fatalf("scan: %v", err)
+	}
+	st, _ := OpenStream(f)
+	sb, _ := st.Batches(20)
+	var iterErr error
+	for _, err := range sb.Iter() {
+		if err != nil {
+			iterErr = err
+			break
+		}
+	}
+	if !errors.Is(iterErr, ErrFormat) || !strings.Contains(fmt.Sprint(iterErr), victim) {
+		t.Fatalf("error %v, want ErrFormat naming %s", iterErr, victim)
+	}
+
+	f, _ = ScanImageFolder(dir, SkipBadFiles())
+	st, _ = OpenStream(f)
+	sb, _ = st.Batches(20)
+	imgs, labels := streamTake(t, sb, 1)
+	if len(imgs) != 1 || len(labels[0]) != 20 {
+		t.Fatalf("skip mode: %d batches", len(imgs))
+	}
+	skipped := st.Skipped()
+	if len(skipped) != 1 || skipped[0].File != victim || !errors.Is(skipped[0].Err, ErrFormat) {
+		t.Fatalf("skipped %v, want %s", skipped, victim)
+	}
+	// The victim's slot holds the next file in folder order.
+	k := 0
+	for i, it := range f.Items {
+		if it.File == victim {
+			k = i
+		}
+	}
+	next, _ := st.Image(k + 1)
+	found := false
+	for j := range 20 {
+		row := imgs[0][j*784 : (j+1)*784]
+		match := true
+		for p, v := range next {
+			match = match && row[p] == float32(v)/255
+		}
+		found = found || match
+	}
+	if !found {
+		t.Fatal("no substitute for the bad file in the batch")
+	}
+}
+
+func TestStreamArguments(t *testing.T) {
+	dir, _ := streamTestFolder(t, 5)
+	f, _ := ScanImageFolder(dir)
+	for _, opts := range [][]StreamOption{{StreamCacheBytes(-1)}, {StreamWorkers(0)}, {StreamPrefetch(-1)}} {
+		if _, err := OpenStream(f, opts...); !errors.Is(err, ErrArgument) {
+			t.Errorf("error %v, want ErrArgument", err)
+		}
+	}
+	st, _ := OpenStream(f)
+	if _, err := st.ImageBatches(6, 1, 0); !errors.Is(err, ErrArgument) {
+		t.Errorf("batch larger than the stream: %v", err)
+	}
+	if _, err := OpenStream(nil); !errors.Is(err, ErrArgument) {
+		t.Errorf("nil folder: %v", err)
+	}
+}
