@@ -19,8 +19,13 @@ const monitorImages = 256
 // collapseMonitor embeds a fixed batch of un-augmented images with the current encoder
 // (inference mode) and measures collapse on the features. It works for any method,
 // built-in or custom, since it only needs the encoder under models.EncoderScope.
+//
+// A new inference graph is compiled for every measurement: the go backend embeds variable
+// values as constants in inference graphs (compute's PreferConstantsForVariables), so an
+// Exec kept across training steps would keep measuring the weights it was compiled with.
 type collapseMonitor struct {
-	exec   *model.Exec
+	cfg    PretrainConfig
+	store  *model.Store
 	images *tensors.Tensor
 	log_   io.Writer
 	warned bool
@@ -47,18 +52,19 @@ func newCollapseMonitor(cfg PretrainConfig, store *model.Store, src data.Source)
 	if images == nil {
 		return nil, fmt.Errorf("ssl: collapse monitor: the source yielded no batch")
 	}
-	enc := cfg.Encoder
-	exec, err := model.NewExec(cfg.Backend, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
-		return enc.Encode(scope.In(models.EncoderScope), x)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ssl: collapse monitor: %w", err)
-	}
-	return &collapseMonitor{exec: exec, images: images, log_: cfg.Log}, nil
+	return &collapseMonitor{cfg: cfg, store: store, images: images, log_: cfg.Log}, nil
 }
 
 func (m *collapseMonitor) measure(step int, loss float64) (Collapse, error) {
-	out, err := m.exec.Call(m.images)
+	enc := m.cfg.Encoder
+	exec, err := model.NewExec(m.cfg.Backend, m.store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+		return enc.Encode(scope.In(models.EncoderScope), x)
+	})
+	if err != nil {
+		return Collapse{}, fmt.Errorf("ssl: collapse monitor: %w", err)
+	}
+	defer exec.Finalize()
+	out, err := exec.Call(m.images)
 	if err != nil {
 		return Collapse{}, fmt.Errorf("ssl: collapse monitor at step %d: %w", step, err)
 	}
@@ -102,7 +108,4 @@ func (m *collapseMonitor) log(c Collapse, method string) {
 	}
 }
 
-func (m *collapseMonitor) finalize() {
-	m.exec.Finalize()
-	m.images.FinalizeAll()
-}
+func (m *collapseMonitor) finalize() { m.images.FinalizeAll() }

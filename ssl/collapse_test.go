@@ -91,6 +91,11 @@ func TestPretrainMonitorsCollapse(t *testing.T) {
 	if got := strings.Count(log.String(), "effective rank"); got != 3 {
 		t.Errorf("log has %d measurement lines, want 3:\n%s", got, log.String())
 	}
+	// Each measurement sees the weights of its step (a stale inference graph would repeat
+	// the first measurement).
+	if a, b := res.Collapse[0], res.Collapse[2]; a.Std == b.Std || a.EffectiveRank == b.EffectiveRank {
+		t.Errorf("measurements at steps 2 and 5 are identical: %+v, %+v", a, b)
+	}
 	if res.Collapse[2].Loss != res.Loss[4] {
 		t.Errorf("last measurement's loss %v, want the last step's %v", res.Collapse[2].Loss, res.Loss[4])
 	}
