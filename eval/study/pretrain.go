@@ -32,6 +32,9 @@ type Pretraining struct {
 	// lost because the process was killed between two checkpoints.
 	Loss    []float64 `json:"-"`
 	Seconds float64   `json:"seconds"` // wall time summed over the calls that trained it
+	// Collapse holds the representation-collapse measurements (once per epoch), in step
+	// order; a resumed pretraining adds the ones of the steps it ran.
+	Collapse []ssl.Collapse `json:"collapse,omitempty"`
 }
 
 type jsonPretraining struct {
@@ -83,6 +86,11 @@ func (c *Config) pretrain(cell Cell, train *data.Split) (*model.Store, *Pretrain
 		}
 		copy(rec.Loss[start:], pre.Loss)
 		rec.Seconds += time.Since(t0).Seconds()
+		for _, m := range pre.Collapse {
+			if n := len(rec.Collapse); n == 0 || rec.Collapse[n-1].Step < m.Step {
+				rec.Collapse = append(rec.Collapse, m)
+			}
+		}
 	}
 	rec.Steps = pre.Steps
 	if err := writePretraining(filepath.Join(dir, LossFile), rec); err != nil {

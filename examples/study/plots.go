@@ -9,6 +9,8 @@ import (
 	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/plot"
 	"github.com/medssl/medssl/eval/study"
+	"github.com/medssl/medssl/ssl"
+	"github.com/medssl/medssl/supervised"
 )
 
 // plots draws, into the study's folder, the label-efficiency curve of the test AUC (one per
@@ -78,15 +80,66 @@ func plots(st *study.Study) ([]string, error) {
 				name += fmt.Sprintf(" imbalance %s:1", num(p.Imbalance))
 			}
 			curves = append(curves, plot.Curve{Name: name, Quantity: p.Method + " loss", X: x, Y: y})
+			var steps, std, rank []float64
+			for _, c := range p.Collapse {
+				steps = append(steps, float64(c.Step))
+				std = append(std, c.NormalizedStd)
+				rank = append(rank, c.EffectiveRank)
+			}
+			if len(steps) > 0 {
+				curves = append(curves,
+					plot.Curve{Name: name, Quantity: "std of normalised features ×√d", X: steps, Y: std},
+					plot.Curve{Name: name, Quantity: "effective rank of features", X: steps, Y: rank})
+			}
 		}
 	}
 	if len(curves) > 0 {
-		add("pretraining_loss.png", plot.TrainingCurves(filepath.Join(dir, "pretraining_loss.png"), "pretraining loss per step", curves))
+		add("pretraining_loss.png", plot.TrainingCurves(filepath.Join(dir, "pretraining_loss.png"), "pretraining loss and collapse measurements per step", curves))
+	}
+	for _, p := range st.Pretrainings {
+		if p.Seed != slices.Min(st.Config.Seeds) {
+			continue
+		}
+		name := fmt.Sprintf("embedding_%s_imb%s_seed%d.png", p.Method, num(p.Imbalance), p.Seed)
+		add(name, embedding(st, p, filepath.Join(dir, name)))
 	}
 	if len(errs) > 0 {
 		return files, fmt.Errorf("%v", errs)
 	}
 	return files, nil
+}
+
+// embedding draws the PCA projection of the test images' features under a pretrained
+// encoder, coloured by class: does the pretext task separate the classes before any label
+// is seen?
+func embedding(st *study.Study, p study.Pretraining, path string) error {
+	ck, err := ssl.LoadEncoder(filepath.Join(st.Config.OutDir, study.PretrainDir, p.Name))
+	if err != nil {
+		return err
+	}
+	test := st.Config.Dataset.Test
+	feats, err := supervised.Features(st.Config.Backend, ck.Store, st.Config.Encoder, test)
+	if err != nil {
+		return err
+	}
+	rows := make([][]float64, len(feats))
+	for i, f := range feats {
+		rows[i] = make([]float64, len(f))
+		for j, v := range f {
+			rows[i][j] = float64(v)
+		}
+	}
+	labels := make([]int, test.N)
+	for i := range labels {
+		labels[i] = test.Label(i)
+	}
+	names := make([]string, st.Config.Dataset.NumClasses)
+	for k := range names {
+		names[k] = fmt.Sprintf("class %d", k)
+	}
+	title := fmt.Sprintf("%s test images: PCA of %s features (%s, seed %d, no labels seen)",
+		st.Config.Dataset.Name, p.Method, st.Config.Encoder.Name(), p.Seed)
+	return plot.Embedding2D(path, title, rows, labels, names)
 }
 
 // labelEfficiency returns one series per arm: mean test AUC over seeds at each fraction,
