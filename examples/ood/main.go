@@ -1,0 +1,89 @@
+// Command ood evaluates out-of-distribution detection on the frozen features of an encoder:
+// a linear probe and a class-conditional Gaussian are fitted on BreastMNIST's training
+// split (the probe selected on its validation split), then BreastMNIST's test images
+// (in-distribution) are told apart from another MedMNIST set's test images (by default
+// PneumoniaMNIST chest X-rays) by three scores: the probe's maximum softmax probability,
+// its energy (log-sum-exp of the logits) and the Mahalanobis distance of the features.
+//
+//	go run ./examples/pretrain -method byol -encoder resnet18-w16
+//	go run ./examples/ood -encoder-dir medssl-pretrain/byol-resnet18-w16/encoder
+//
+// Without -encoder-dir a randomly initialised ResNet-18 of base width -width is used: the
+// floor a pretrained encoder should beat.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/medssl/medssl"
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/ssl"
+	"github.com/medssl/medssl/supervised"
+)
+
+func main() {
+	encDir := flag.String("encoder-dir", "", "encoder checkpoint written by examples/pretrain (default: a random ResNet-18 of -width)")
+	width := flag.Int("width", 16, "base width of the random ResNet-18 used without -encoder-dir")
+	oodPath := flag.String("ood", "../shared/data/pneumoniamnist_imbalanced.npz", "MedMNIST .npz whose test split is the OOD set")
+	probeEpochs := flag.Int("probe-epochs", 100, "epochs of each linear probe")
+	search := flag.Bool("search", true, "search the probe's learning rate × weight decay (supervised.DefaultProbeGrid) on the validation split")
+	temperature := flag.Float64("temperature", 1, "energy temperature")
+	seed := flag.Int64("seed", 1, "seed")
+	flag.Parse()
+
+	var store *model.Store
+	var enc models.Encoder
+	var err error
+	source := "random initialisation"
+	if *encDir != "" {
+		ck, err := ssl.LoadEncoder(*encDir)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if enc, err = models.ParseEncoder(ck.Encoder); err != nil {
+			log.Fatalf("ood: %s: %v", *encDir, err)
+		}
+		store, source = ck.Store, fmt.Sprintf("%s pretraining (%s)", ck.Method, *encDir)
+	} else {
+		if enc, err = models.ParseEncoder(fmt.Sprintf("resnet18-w%d", *width)); err != nil {
+			log.Fatal(err)
+		}
+		store = model.NewStore()
+		store.SetParam(model.ParamInitialSeed, *seed)
+	}
+	in, err := data.BreastMNIST()
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := data.LoadMedMNIST(*oodPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	cfg := supervised.OODConfig{
+		Probe:       supervised.Config{Backend: medssl.MustBackend(), Encoder: enc, Epochs: *probeEpochs, Seed: *seed},
+		Val:         in.Val,
+		Temperature: *temperature,
+	}
+	if *search {
+		cfg.Grid = supervised.DefaultProbeGrid()
+	}
+	rep, err := supervised.DetectOOD(store, in.Train, in.Test, out.Test, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("encoder %s from %s\n", enc.Name(), source)
+	fmt.Printf("fit on %s train (%d images; probe lr %g, weight decay %g, epoch %d, test AUC %.3f)\n",
+		in.Name, in.Train.N, rep.LearningRate, rep.WeightDecay, rep.Probe.BestEpoch, rep.InTestAUC)
+	fmt.Printf("in-distribution: %s test (%d images); OOD: %s test (%d images%s)\n\n",
+		in.Name, in.Test.N, out.Name, out.Test.N, map[bool]string{true: ", channels converted"}[rep.OutConverted])
+	fmt.Printf("%-12s %7s %14s\n", "score", "AUROC", fmt.Sprintf("FPR@%g%%TPR", 100*rep.TPR))
+	for _, s := range rep.Scores() {
+		fmt.Printf("%-12s %7.3f %14.3f\n", s.Name, s.AUROC, s.FPR)
+	}
+}
