@@ -97,27 +97,9 @@ func TrainMIL(trainBags, valBags *data.Bags, cfg Config, opts ...MILOption) (clf
 		return nil, fmt.Errorf("supervised: TrainMIL: %d slices per bag, want >= 1", set.slices)
 	}
 
-	store := model.NewStore()
-	store.SetParam(model.ParamInitialSeed, cfg.Seed)
-	multipliers := map[string]float64{}
-	if cfg.Pretrained != nil {
-		n, err := copyScope(cfg.Pretrained, store, "/"+models.EncoderScope)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("supervised: pretrained store has no variables under /%s", models.EncoderScope)
-		}
-		multipliers["/"+models.EncoderScope] = cfg.EncoderLRMultiplier
-	}
-	var frozen []string
-	if cfg.TrainableFrom != "" {
-		if cfg.Pretrained == nil {
-			return nil, fmt.Errorf("supervised: TrainableFrom %q needs a Pretrained encoder", cfg.TrainableFrom)
-		}
-		if frozen, err = FrozenVariables(cfg.Backend, cfg.Encoder, trainBags.Slices, cfg.TrainableFrom); err != nil {
-			return nil, err
-		}
+	store, multipliers, frozen, err := newTrainingStore(cfg, trainBags.Slices)
+	if err != nil {
+		return nil, err
 	}
 
 	enc, aug := cfg.Encoder, cfg.Augment

@@ -124,34 +124,9 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 	if err := checkSplits(trainSplit, valSplit, numClasses); err != nil {
 		return nil, err
 	}
-	store := model.NewStore()
-	store.SetParam(model.ParamInitialSeed, cfg.Seed)
-	multipliers := map[string]float64{}
-	if cfg.Pretrained != nil {
-		if cfg.Pretrained.Loader() != nil {
-			// A store restored from a checkpoint (e.g. a resumed ssl.Pretrain) holds its
-			// variables until a graph asks for them: load the encoder's before copying it.
-			if err := buildEncoder(cfg.Backend, cfg.Pretrained, cfg.Encoder, trainSplit); err != nil {
-				return nil, fmt.Errorf("supervised: loading the pretrained encoder: %w", err)
-			}
-		}
-		n, err := copyScope(cfg.Pretrained, store, "/"+models.EncoderScope)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("supervised: pretrained store has no variables under /%s", models.EncoderScope)
-		}
-		multipliers["/"+models.EncoderScope] = cfg.EncoderLRMultiplier
-	}
-	var frozen []string
-	if cfg.TrainableFrom != "" {
-		if cfg.Pretrained == nil {
-			return nil, fmt.Errorf("supervised: TrainableFrom %q needs a Pretrained encoder", cfg.TrainableFrom)
-		}
-		if frozen, err = FrozenVariables(cfg.Backend, cfg.Encoder, trainSplit, cfg.TrainableFrom); err != nil {
-			return nil, err
-		}
+	store, multipliers, frozen, err := newTrainingStore(cfg, trainSplit)
+	if err != nil {
+		return nil, err
 	}
 
 	enc, aug := cfg.Encoder, cfg.Augment
@@ -264,6 +239,41 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 		}
 	}
 	return nil
+}
+
+// newTrainingStore returns the store a training starts from: seeded, with the encoder copied
+// from cfg.Pretrained when fine-tuning (and its learning-rate multiplier), and the paths of
+// the variables TrainableFrom keeps frozen. split is only used to build the encoder once.
+func newTrainingStore(cfg Config, split *data.Split) (store *model.Store, multipliers map[string]float64, frozen []string, err error) {
+	store = model.NewStore()
+	store.SetParam(model.ParamInitialSeed, cfg.Seed)
+	multipliers = map[string]float64{}
+	if cfg.Pretrained != nil {
+		if cfg.Pretrained.Loader() != nil {
+			// A store restored from a checkpoint (e.g. a resumed ssl.Pretrain) holds its
+			// variables until a graph asks for them: load the encoder's before copying it.
+			if err := buildEncoder(cfg.Backend, cfg.Pretrained, cfg.Encoder, split); err != nil {
+				return nil, nil, nil, fmt.Errorf("supervised: loading the pretrained encoder: %w", err)
+			}
+		}
+		n, err := copyScope(cfg.Pretrained, store, "/"+models.EncoderScope)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if n == 0 {
+			return nil, nil, nil, fmt.Errorf("supervised: pretrained store has no variables under /%s", models.EncoderScope)
+		}
+		multipliers["/"+models.EncoderScope] = cfg.EncoderLRMultiplier
+	}
+	if cfg.TrainableFrom != "" {
+		if cfg.Pretrained == nil {
+			return nil, nil, nil, fmt.Errorf("supervised: TrainableFrom %q needs a Pretrained encoder", cfg.TrainableFrom)
+		}
+		if frozen, err = FrozenVariables(cfg.Backend, cfg.Encoder, split, cfg.TrainableFrom); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return store, multipliers, frozen, nil
 }
 
 // trainedScopes are the scopes whose variables make the classifier (what the best-epoch
