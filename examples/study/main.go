@@ -45,7 +45,7 @@ import (
 
 func main() {
 	var (
-		dataPath, methods, arms, fractions, imbalances, seeds, out, trainableFrom, augName, knnDistance                  string
+		encoderName, dataPath, methods, arms, fractions, imbalances, seeds, out, trainableFrom, augName, knnDistance     string
 		depth, width, pretrainEpochs, pretrainSteps, epochs, finetuneEpochs, probeEpochs, batch, k, stopAfter, bootstrap int
 		encoderLR, temperature                                                                                           float64
 		paper, progress, perCell                                                                                         bool
@@ -56,6 +56,7 @@ func main() {
 	flag.StringVar(&fractions, "fractions", "0.1,1", "comma-separated label fractions in (0, 1]")
 	flag.StringVar(&imbalances, "imbalance", "1", "comma-separated majority:minority ratios imposed on the training split (1: as it is)")
 	flag.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; a single number n means seeds 1..n (write \"7,\" for seed 7 alone)")
+	flag.StringVar(&encoderName, "encoder", "", "encoder by name, e.g. vit-tiny/4, vit-small/4 or resnet50-w32 (overrides -depth and -width)")
 	flag.IntVar(&depth, "depth", 18, "ResNet depth: 18, 34 or 50")
 	flag.IntVar(&width, "width", 16, "ResNet base width (64 is the standard ResNet)")
 	flag.IntVar(&pretrainEpochs, "pretrain-epochs", 15, "pretraining epochs")
@@ -128,11 +129,17 @@ func main() {
 	if cfg.Backend, err = medssl.Backend(); err != nil {
 		fatal(err)
 	}
-	enc := models.ResNetFor(depth, cfg.Dataset.Train.Height).Width(width)
-	if err := enc.Validate(); err != nil {
-		fatal(err)
+	if encoderName != "" {
+		if cfg.Encoder, err = models.ParseEncoder(encoderName); err != nil {
+			fatal(err)
+		}
+	} else {
+		enc := models.ResNetFor(depth, cfg.Dataset.Train.Height).Width(width)
+		if err := enc.Validate(); err != nil {
+			fatal(err)
+		}
+		cfg.Encoder = enc
 	}
-	cfg.Encoder = enc
 	fmt.Println(cfg.Describe())
 
 	// Ctrl-C stops between two cells; everything finished so far is kept.
