@@ -14,13 +14,13 @@
 // the same protocol: a linear probe on frozen features, model selection on the validation
 // split, AUC and ACC on the test split.
 //
-//	go run ./examples/custom_task            # embedded BreastMNIST, about 3 minutes
-//	go run ./examples/custom_task -epochs 30 -baseline simclr
+//	go run ./examples/custom_task            # embedded BreastMNIST, a few minutes
+//	go run ./examples/custom_task -epochs 30 -baseline simclr -seeds 3
 package main
 
 import (
+	"context"
 	"flag"
-	"fmt"
 	"log"
 	"os"
 
@@ -33,9 +33,9 @@ import (
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval/study"
 	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/ssl"
-	"github.com/medssl/medssl/supervised"
 )
 
 // RelativePosition is the custom pretext task.
@@ -51,7 +51,7 @@ type RelativePosition struct {
 }
 
 // neighbours are the 8 (row, column) offsets of the grid cells around the centre.
-var neighbours = [8][2]float64{{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 1}, {1, -1}, {1, 0}, {1, 1}}
+var neighbours = [][]float64{{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 1}, {1, -1}, {1, 0}, {1, 1}}
 
 func init() {
 	ssl.Register("relative-position", func() ssl.Method { return &RelativePosition{Jitter: 0.15, Hidden: 256} })
@@ -111,41 +111,39 @@ func main() {
 	width := flag.Int("width", 16, "ResNet-18 base width")
 	epochs := flag.Int("epochs", 15, "pretraining epochs")
 	probeEpochs := flag.Int("probe-epochs", 100, "linear-probe epochs")
-	seed := flag.Int64("seed", 1, "seed")
-	progress := flag.Bool("progress", true, "show progress bars")
+	seeds := flag.Int("seeds", 1, "seeds 1..n")
+	out := flag.String("out", "medssl-custom-task", "output folder (rerun to resume)")
 	flag.Parse()
 
 	ds, err := loadData(*dataPath)
 	if err != nil {
 		log.Fatal(err)
 	}
-	backend := medssl.MustBackend()
-	enc := models.ResNetFor(18, ds.Train.Height).Width(*width)
-
-	fmt.Printf("%-18s %8s %8s %8s\n", "method", "loss", "test AUC", "test ACC")
-	for _, name := range []string{"relative-position", *baseline} {
-		method, err := ssl.New(name)
-		if err != nil {
-			log.Fatal(err)
-		}
-		pre, err := ssl.Pretrain(ds.Train, ssl.PretrainConfig{
-			Backend: backend, Encoder: enc, Method: method, Augment: augment.MedicalDefault(),
-			Epochs: *epochs, Seed: *seed, Progress: *progress, Log: os.Stdout,
-		})
-		if err != nil {
-			log.Fatal(err)
-		}
-		clf, err := supervised.LinearProbe(ds.Train, ds.Val, ds.NumClasses, pre.Store, supervised.Config{
-			Backend: backend, Encoder: enc, Epochs: *probeEpochs, Seed: *seed,
-		})
-		if err != nil {
-			log.Fatal(err)
-		}
-		m, err := clf.Evaluate(ds.Test)
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("%-18s %8.4f %8.3f %8.3f\n", name, pre.Loss[len(pre.Loss)-1], m.AUC, m.ACC)
+	backend, err := medssl.Backend()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var seedList []int64
+	for s := range *seeds {
+		seedList = append(seedList, int64(s+1))
+	}
+	// The same protocol as every built-in method: the study runner pretrains each method
+	// once per seed and evaluates it with a linear probe (lr × weight decay searched on the
+	// validation split) and kNN on frozen features; "none" is a random encoder, the floor.
+	st, err := study.Run(context.Background(), study.Config{
+		Dataset: ds, Backend: backend, Encoder: models.ResNetFor(18, ds.Train.Height).Width(*width),
+		OutDir:   *out,
+		Methods:  []string{"relative-position", *baseline, study.NoPretraining},
+		Arms:     []string{"linear", "knn"},
+		Seeds:    seedList,
+		Pretrain: study.PretrainSettings{Epochs: *epochs},
+		Probe:    study.ProbeSettings{Epochs: *probeEpochs},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := st.Markdown(os.Stdout, study.MarkdownOptions{Title: "Relative patch position vs " + *baseline, PerCell: true}); err != nil {
+		log.Fatal(err)
 	}
 }
 
