@@ -138,6 +138,10 @@ func BagsFromSplits(volumes []*Split, labels []int32, numClasses int, names []st
 			return nil, fmt.Errorf("data: BagsFromSplits: volume %d has %dx%dx%d slices, volume 0 %dx%dx%d: %w",
 				k, v.Height, v.Width, v.Channels, all.Height, all.Width, all.Channels, ErrShape)
 		}
+		if len(v.Images) < v.N*v.ImageSize() {
+			return nil, fmt.Errorf("data: BagsFromSplits: volume %d has %d image bytes, %d slices of %dx%dx%d need %d: %w",
+				k, len(v.Images), v.N, v.Height, v.Width, v.Channels, v.N*v.ImageSize(), ErrShape)
+		}
 		for i := range v.N {
 			bags[k] = append(bags[k], all.N+i)
 		}

@@ -263,6 +263,11 @@ func TestBagsFromSplits(t *testing.T) {
 	if _, err := BagsFromSplits([]*Split{v1, small}, []int32{1, 0}, 2, nil); !errors.Is(err, ErrShape) {
 		t.Errorf("mixed sizes: %v", err)
 	}
+	short := *v2
+	short.Images = short.Images[:len(short.Images)-1] // N says 2 images, 1 byte is missing
+	if _, err := BagsFromSplits([]*Split{v1, &short}, []int32{1, 0}, 2, nil); !errors.Is(err, ErrShape) {
+		t.Errorf("short Images: %v", err)
+	}
 }
 
 // Two scans as bags of slices (here stand-ins: real BreastMNIST images), served in

@@ -173,6 +173,11 @@ func (f *ImageFolder) manifestIndices(m *Manifest) ([]string, error) {
 	if m == nil {
 		return nil, fmt.Errorf("data: nil manifest: %w", ErrArgument)
 	}
+	// A manifest built or edited in code has not been through ReadManifest's check: a
+	// patient in two splits would leak between train and test.
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
 	byFile := make(map[string]*ManifestEntry, len(m.Entries))
 	for i := range m.Entries {
 		byFile[m.Entries[i].File] = &m.Entries[i]

@@ -189,6 +189,13 @@ func TestManifestRoundTripAndDataset(t *testing.T) {
 	if _, err := f.Dataset(&bad); err == nil || !strings.Contains(err.Error(), "extra.png") {
 		t.Fatalf("extra entry: %v", err)
 	}
+	// A manifest edited in code that puts one of a patient's images in another split
+	// would leak the patient across splits: Select and Dataset refuse it.
+	bad.Entries = append([]ManifestEntry(nil), m.Entries...)
+	bad.Entries[0].Split = map[string]string{"train": "test", "val": "train", "test": "train"}[bad.Entries[0].Split]
+	if _, err := f.Dataset(&bad); err == nil || !strings.Contains(err.Error(), "both") {
+		t.Fatalf("patient in two splits: %v", err)
+	}
 }
 
 func TestReadManifestErrors(t *testing.T) {

@@ -46,7 +46,7 @@ const (
 
 // SingleFile reports whether the image data follow the header in the same file (magic
 // "n+1" / "n+2") rather than in a separate .img file ("ni1" / "ni2").
-func (h *Header) SingleFile() bool { return h.Magic[1] == '+' }
+func (h *Header) SingleFile() bool { return len(h.Magic) > 1 && h.Magic[1] == '+' }
 
 // headerError names the file and the header field at fault.
 func headerError(name, field, format string, args ...any) error {
