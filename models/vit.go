@@ -18,7 +18,7 @@ type PosEmbedding int
 const (
 	// PosLearned are trained embeddings, one per patch of the grid the encoder is
 	// first built for (plus one for the class token), normal(0, 0.02) at start. On another
-	// grid they are resized bilinearly (as timm and DINO do for other image sizes).
+	// grid they are resized bilinearly (timm and DINO resize them too, bicubically).
 	PosLearned PosEmbedding = iota
 	// PosSinCos is MAE's fixed 2D sine-cosine embeddings (see SinCosPositions),
 	// recomputed for every grid; the class token gets none.

@@ -14,9 +14,10 @@ import (
 // the pretext loss alone often does not show it (BYOL, SimSiam and DINO can reach a low
 // loss with a constant output).
 type Collapse struct {
-	// Step is the global step after which it was measured (0 = at initialisation).
+	// Step is the global step after which it was measured (Pretrain measures after steps,
+	// never at initialisation).
 	Step int
-	// Loss is the pretext loss of that step (NaN at step 0).
+	// Loss is the pretext loss of that step.
 	Loss float64
 	// Std is the mean over feature dimensions of the standard deviation across images of
 	// the L2-normalised features (Chen & He 2021, §4.1; lightly's std_of_l2_normalized).

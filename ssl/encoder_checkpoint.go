@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gomlx/gomlx/ml/model"
@@ -26,7 +27,8 @@ type EncoderCheckpoint struct {
 }
 
 // SaveEncoder writes the encoder part of a pretraining run to dir (created if needed) in
-// GoMLX's checkpoint format. An existing encoder checkpoint in dir is replaced.
+// GoMLX's checkpoint format. An existing checkpoint in dir is replaced; a directory holding
+// other files is refused.
 func (p *Pretrained) SaveEncoder(dir string) error {
 	return SaveEncoder(dir, p.Store, p.Encoder.Name(), p.Method)
 }
@@ -43,9 +45,21 @@ func SaveEncoder(dir string, store *model.Store, encoderName, methodName string)
 	}
 	out.SetParam(ParamEncoder, encoderName)
 	out.SetParam(ParamMethod, methodName)
-	// Replace, not merge with, an earlier checkpoint in dir.
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("ssl: SaveEncoder: clearing %s: %w", dir, err)
+	// Replace, not merge with, an earlier checkpoint in dir; refuse a directory holding
+	// anything else rather than delete the user's files.
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("ssl: SaveEncoder: %w", err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "checkpoint-") || e.IsDir() {
+			return fmt.Errorf("ssl: SaveEncoder: %s holds %q, which is not a checkpoint file: choose an empty or new directory", dir, e.Name())
+		}
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("ssl: SaveEncoder: clearing %s: %w", dir, err)
+		}
 	}
 	h, err := checkpoint.Build(out).Dir(dir).Keep(1).Done()
 	if err != nil {

@@ -1,6 +1,7 @@
 package ssl
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +64,18 @@ func TestSaveLoadEncoder(t *testing.T) {
 	// Saving again replaces the checkpoint.
 	if err := pre.SaveEncoder(dir); err != nil {
 		t.Fatal(err)
+	}
+	// A directory with other files is refused, and its files survive.
+	other := t.TempDir()
+	notes := filepath.Join(other, "notes.txt")
+	if err := os.WriteFile(notes, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := pre.SaveEncoder(other); err == nil {
+		t.Error("SaveEncoder into a directory holding other files: no error")
+	}
+	if _, err := os.Stat(notes); err != nil {
+		t.Errorf("SaveEncoder deleted a user's file: %v", err)
 	}
 	if _, err := LoadEncoder(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("LoadEncoder of a missing directory: no error")

@@ -16,7 +16,8 @@ import (
 //
 // Defaults (NewMoCoV3), from the paper: temperature τ 0.2 (the paper's ViT setting; its
 // ResNet-50 recipe uses 1.0); momentum from 0.99 to 1 by a cosine schedule; projector
-// Linear-BN-ReLU-Linear-BN-ReLU-Linear to 256 and predictor Linear-BN-ReLU-Linear to 256,
+// Linear-BN-ReLU-Linear-BN-ReLU-Linear-BN to 256 (the last batch norm without affine
+// parameters, the reference code's last_bn) and predictor Linear-BN-ReLU-Linear to 256,
 // hidden width 4096 (0 means min(4096, 8·FeatureDim), the paper's width for ResNet-18/50 and
 // a smaller one for narrow test encoders). The loss is the reference code's
 // ctr(q₁, k₂) + ctr(q₂, k₁) with ctr scaled by 2τ (MoCoV3Loss). The momentum encoder
@@ -55,8 +56,8 @@ func (m *MoCoV3) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Nod
 	projHidden := emaHidden(m.ProjectionHidden, enc.FeatureDim())
 	predHidden := emaHidden(m.PredictionHidden, enc.FeatureDim())
 	projScope, predScope := ms.In("projection"), ms.In("prediction")
-	project := func(s *model.Scope, h *graph.Node) *graph.Node {
-		return models.MLP(s, h, projHidden, projHidden, m.ProjectionDim).Done()
+	project := func(s *model.Scope, h *graph.Node) *graph.Node { // output batch norm without affine parameters
+		return headStandardize(models.MLP(s, h, projHidden, projHidden, m.ProjectionDim).Done())
 	}
 	q := make([]*graph.Node, 2)
 	for i, f := range feats {

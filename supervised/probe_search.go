@@ -2,6 +2,7 @@ package supervised
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -60,9 +61,14 @@ func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrai
 	if len(wds) == 0 {
 		wds = []float64{cfg.WeightDecay}
 	}
-	for _, v := range append(append([]float64{}, lrs...), wds...) {
-		if !(v >= 0) {
-			return nil, fmt.Errorf("supervised: linear probe search: grid value %v, want >= 0", v)
+	for _, lr := range lrs {
+		if !(lr > 0) || math.IsInf(lr, 0) {
+			return nil, fmt.Errorf("supervised: linear probe search: learning rate %v, want > 0 and finite", lr)
+		}
+	}
+	for _, wd := range wds {
+		if !(wd >= 0) || math.IsInf(wd, 0) {
+			return nil, fmt.Errorf("supervised: linear probe search: weight decay %v, want >= 0 and finite", wd)
 		}
 	}
 	trainFeats, err := Features(cfg.Backend, pretrained, cfg.Encoder, trainSplit)
@@ -78,9 +84,6 @@ func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrai
 		for _, wd := range wds {
 			c := cfg
 			c.LearningRate, c.WeightDecay = lr, wd
-			if lr == 0 {
-				return nil, fmt.Errorf("supervised: linear probe search: learning rate 0")
-			}
 			clf, err := probeOnFeatures(trainFeats, trainSplit.Labels, valFeats, valSplit.Labels, numClasses, pretrained, c)
 			if err != nil {
 				return nil, fmt.Errorf("supervised: linear probe lr %g wd %g: %w", lr, wd, err)

@@ -230,6 +230,10 @@ func TestLinearProbeSearch(t *testing.T) {
 	if _, err := LinearProbeSearch(ds.Train, ds.Val, 2, pre, cfg, ProbeGrid{LearningRates: []float64{-1}}); err == nil {
 		t.Error("negative learning rate accepted")
 	}
+	// A zero learning rate anywhere in the grid is rejected before any probe trains.
+	if _, err := LinearProbeSearch(ds.Train, ds.Val, 2, pre, cfg, ProbeGrid{LearningRates: []float64{1e-2, 0}}); err == nil {
+		t.Error("learning rate 0 accepted")
+	}
 }
 
 // Partial fine-tuning: everything the encoder builds before TrainableFrom keeps its

@@ -87,10 +87,19 @@ func (c *Config) fingerprint(cell Cell) string {
 		s["train"] = c.trainSettings(c.FineTune.Epochs)
 		s["finetune"] = []any{c.FineTune.EncoderLRMultiplier, c.FineTune.TrainableFrom}
 	case ArmLinear:
-		s["probe"] = []any{c.Probe.Epochs, c.Train.BatchSize, c.Train.Milestones, c.Probe.Grid}
+		probe := []any{c.Probe.Epochs, c.Train.BatchSize, c.Train.Milestones, c.Probe.Grid}
+		// An empty grid field takes Train's value (see supervised.LinearProbeSearch).
+		if len(c.Probe.Grid.LearningRates) == 0 {
+			probe = append(probe, "lr", c.Train.LearningRate)
+		}
+		if len(c.Probe.Grid.WeightDecays) == 0 {
+			probe = append(probe, "wd", c.Train.WeightDecay)
+		}
+		s["probe"] = probe
 	case ArmKNN:
 		s["knn"] = []any{c.KNN.K, c.KNN.Temperature, c.KNN.Distance.String(), c.KNN.Ks}
 	}
+	s["bootstrap"] = c.BootstrapReps // the stored test-AUC interval depends on it
 	return c.hashSettings(s)
 }
 

@@ -198,6 +198,20 @@ func TestConfigCellsAndErrors(t *testing.T) {
 			t.Errorf("%s: fingerprint changed %v with the learning rate", c.Key(), changed)
 		}
 	}
+	// The bootstrap replicates change every stored interval, so every fingerprint.
+	other = cfg
+	other.BootstrapReps = cfg.BootstrapReps + 1
+	for _, c := range cells[:4] {
+		if cfg.fingerprint(c) == other.fingerprint(c) {
+			t.Errorf("%s: fingerprint ignores BootstrapReps", c.Key())
+		}
+	}
+	// A probe grid without weight decays takes Train's: it then enters the linear fingerprint.
+	other = cfg
+	other.Train.WeightDecay = 1e-2
+	if cfg.fingerprint(cells[1]) == other.fingerprint(cells[1]) {
+		t.Errorf("%s: fingerprint ignores Train.WeightDecay with a grid lacking weight decays", cells[1].Key())
+	}
 	for name, mutate := range map[string]func(*Config){
 		"unknown method": func(c *Config) { c.Methods = []string{"nope"} },
 		"unknown arm":    func(c *Config) { c.Arms = []string{"svm"} },

@@ -73,7 +73,8 @@ func main() {
 	for _, p := range strings.Split(*protocols, ",") {
 		var m eval.Metrics
 		var note string
-		switch strings.TrimSpace(p) {
+		p = strings.TrimSpace(p)
+		switch p {
 		case "linear":
 			probeCfg := cfg
 			probeCfg.Epochs, probeCfg.Augment = *probeEpochs, nil
