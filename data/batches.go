@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -132,6 +133,20 @@ func (b *Batches) nextEpoch() int {
 // Iter implements train.Dataset: one epoch, or endless epochs with WithRepeat.
 func (b *Batches) Iter() iter.Seq2[train.Batch, error] {
 	return func(yield func(train.Batch, error) bool) {
+		for idx := range b.batchIndices() {
+			if !yield(b.batch(idx), nil) {
+				return
+			}
+		}
+	}
+}
+
+// batchIndices yields each batch's example indices (a fresh slice each), in the order Iter
+// serves them: one epoch, or with WithRepeat endless epochs whose batches run across epoch
+// boundaries, after skipping the first WithSkip batches. Streamed datasets share it, so
+// they serve exactly the batches of the in-memory split.
+func (b *Batches) batchIndices() iter.Seq[[]int] {
+	return func(yield func([]int) bool) {
 		if b.repeat {
 			var pending []int // examples not yet served, across epoch boundaries
 			skip := b.skip
@@ -143,7 +158,7 @@ func (b *Batches) Iter() iter.Seq2[train.Batch, error] {
 						skip--
 						continue
 					}
-					if !yield(b.batch(pending[n:n+b.batchSize]), nil) {
+					if !yield(slices.Clone(pending[n : n+b.batchSize])) {
 						return
 					}
 				}
@@ -156,7 +171,7 @@ func (b *Batches) Iter() iter.Seq2[train.Batch, error] {
 			if end-start < b.batchSize && b.dropLast {
 				return
 			}
-			if !yield(b.batch(order[start:end]), nil) {
+			if !yield(order[start:end]) {
 				return
 			}
 		}

@@ -196,39 +196,7 @@ func (sb *StreamBatches) Epoch() int { return sb.b.Epoch() }
 func (sb *StreamBatches) StepsPerEpoch() int { return sb.b.StepsPerEpoch() }
 
 // indices yields each batch's example indices in the order Batches.Iter serves them.
-func (sb *StreamBatches) indices() iter.Seq[[]int] {
-	b := sb.b
-	return func(yield func([]int) bool) {
-		if b.repeat {
-			var pending []int
-			skip := b.skip
-			for {
-				pending = append(pending, b.order(b.nextEpoch())...)
-				n := 0
-				for ; len(pending)-n >= b.batchSize; n += b.batchSize {
-					if skip > 0 {
-						skip--
-						continue
-					}
-					if !yield(slices.Clone(pending[n : n+b.batchSize])) {
-						return
-					}
-				}
-				pending = append(pending[:0], pending[n:]...)
-			}
-		}
-		order := b.order(b.nextEpoch())
-		for start := 0; start < len(order); start += b.batchSize {
-			end := min(start+b.batchSize, len(order))
-			if end-start < b.batchSize && b.dropLast {
-				return
-			}
-			if !yield(order[start:end]) {
-				return
-			}
-		}
-	}
-}
+func (sb *StreamBatches) indices() iter.Seq[[]int] { return sb.b.batchIndices() }
 
 // streamPending is one batch being decoded.
 type streamPending struct {
