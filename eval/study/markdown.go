@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/medssl/medssl/eval"
@@ -195,10 +196,10 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 	}
 	if opt.PerCell {
 		b.WriteString("## Every cell (test AUC, 95% stratified bootstrap interval over test images)\n\n")
-		b.WriteString("| arm | labels | imbalance | seed | labelled images | AUC | 95% CI | ACC | balanced ACC | val AUC | selected | seconds |\n")
+		b.WriteString("| arm | labels | imbalance | seed | labelled images (per class) | AUC | 95% CI | ACC | balanced ACC | val AUC | selected | seconds |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range results {
-			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %.3f | [%.3f, %.3f] | %.3f | %.3f | %.3f | %s | %.0f |\n", r.Label, pct(r.Fraction), ratio(r.Imbalance), r.Seed, r.TrainN,
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d (%s) | %.3f | [%.3f, %.3f] | %.3f | %.3f | %.3f | %s | %.0f |\n", r.Label, pct(r.Fraction), ratio(r.Imbalance), r.Seed, r.TrainN, counts(r.TrainClassCounts),
 				r.Metrics[eval.MetricAUC], r.AUCLow, r.AUCHigh, r.Metrics[eval.MetricACC], r.Metrics[eval.MetricBalancedACC], r.ValAUC, selected(r.Selected), r.Seconds)
 		}
 		b.WriteString("\n")
@@ -335,7 +336,23 @@ func summary(xs []float64, seeds int) string {
 
 func pct(f float64) string { return fmtNum(f*100) + "%" }
 
-func ratio(r float64) string { return fmtNum(r) + ":1" }
+// ratio names an imbalance setting: "as is" for 1 (the training split untouched, which may
+// itself be imbalanced: the per-cell table gives its class counts), else "r:1" imposed.
+func ratio(r float64) string {
+	if r == 1 {
+		return "as is"
+	}
+	return fmtNum(r) + ":1"
+}
+
+// counts formats class counts as "a/b/...".
+func counts(c []int) string {
+	parts := make([]string, len(c))
+	for i, n := range c {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, "/")
+}
 
 func signed(v float64) string {
 	if math.IsNaN(v) {

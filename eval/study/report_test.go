@@ -75,11 +75,11 @@ func TestReportTablesAndComparisons(t *testing.T) {
 	half := 4.302652729911275 * 0.02 / math.Sqrt(3)
 	for _, want := range []string{
 		"| labels | imbalance | supervised | simclr+finetune | simclr+linear |",
-		"| 10% | 1:1 | 0.720 ± 0.020 [" + f3(0.72-half) + ", " + f3(0.72+half) + "] | 0.830 ± 0.030 [",
+		"| 10% | as is | 0.720 ± 0.020 [" + f3(0.72-half) + ", " + f3(0.72+half) + "] | 0.830 ± 0.030 [",
 		"simclr+finetune beats supervised by 0.110 AUC",
-		"**Summary:** simclr+finetune beats supervised at 10% labels (imbalance 1:1; Δ AUC +0.110, p=" + f3(holm[pFT]) + ")",
+		"**Summary:** simclr+finetune beats supervised at 10% labels (imbalance as is; Δ AUC +0.110, p=" + f3(holm[pFT]) + ")",
 		"simclr+linear vs supervised: not significant (p=" + f3(holm[pLin]) + " Holm-corrected",
-		"## Accuracy", "## Balanced accuracy", "| 10% | 1:1 | 0.520 ± 0.020",
+		"## Accuracy", "## Balanced accuracy", "| 10% | as is | 0.520 ± 0.020",
 		"## Settings\n\nS", "Machine: M.",
 	} {
 		if !strings.Contains(md, want) {
@@ -92,7 +92,7 @@ func TestReportTablesAndComparisons(t *testing.T) {
 	if err := WriteMarkdown(&buf, one, MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if md := buf.String(); !strings.Contains(md, "| 100% | 1:1 | 0.800 | 0.900 |") || !strings.Contains(md, "no test (1 paired seeds") {
+	if md := buf.String(); !strings.Contains(md, "| 100% | as is | 0.800 | 0.900 |") || !strings.Contains(md, "no test (1 paired seeds") {
 		t.Errorf("single-seed report:\n%s", md)
 	}
 }
@@ -226,5 +226,19 @@ func TestConfigCellsAndErrors(t *testing.T) {
 		if _, err := c.Cells(); err == nil || !strings.HasPrefix(err.Error(), "study: ") {
 			t.Errorf("%s: error %v", name, err)
 		}
+	}
+}
+
+// An untouched training split is "as is" (it may be imbalanced itself); an imposed ratio r
+// is "r:1".
+func TestRatioNames(t *testing.T) {
+	if got := ratio(1); got != "as is" {
+		t.Errorf("ratio(1) = %q", got)
+	}
+	if got := ratio(10); got != "10:1" {
+		t.Errorf("ratio(10) = %q", got)
+	}
+	if got := counts([]int{388, 3494}); got != "388/3494" {
+		t.Errorf("counts = %q", got)
 	}
 }

@@ -48,7 +48,7 @@ func main() {
 		encoderName, dataPath, methods, arms, fractions, imbalances, seeds, out, trainableFrom, augName, knnDistance     string
 		depth, width, pretrainEpochs, pretrainSteps, epochs, finetuneEpochs, probeEpochs, batch, k, stopAfter, bootstrap int
 		encoderLR, temperature                                                                                           float64
-		paper, progress, perCell                                                                                         bool
+		paper, progress, perCell, reportOnly                                                                             bool
 	)
 	flag.StringVar(&dataPath, "data", "", "single-label MedMNIST .npz file (default: the embedded BreastMNIST)")
 	flag.StringVar(&methods, "methods", "simclr", "comma-separated pretext methods ("+strings.Join(ssl.Names(), ", ")+"), or none for a randomly initialised encoder")
@@ -77,6 +77,7 @@ func main() {
 	flag.BoolVar(&paper, "paper", false, "paper-scale protocol: full-width ResNet-18, 100 supervised/fine-tuning epochs, 200 pretraining epochs, 100 probe epochs")
 	flag.BoolVar(&progress, "progress", false, "show GoMLX's progress bars inside each training")
 	flag.BoolVar(&perCell, "per-cell", true, "add a table of every cell to report.md")
+	flag.BoolVar(&reportOnly, "report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results.jsonl (every line, whatever settings it was computed with)")
 	flag.Parse()
 	if paper {
 		width, pretrainEpochs, epochs, probeEpochs = 64, 200, 100, 100
@@ -145,7 +146,12 @@ func main() {
 	// Ctrl-C stops between two cells; everything finished so far is kept.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	st, err := study.Run(ctx, cfg)
+	var st *study.Study
+	if reportOnly {
+		st, err = readStudy(cfg)
+	} else {
+		st, err = study.Run(ctx, cfg)
+	}
 	if err != nil && !errors.Is(err, study.ErrStopped) {
 		fatal(err)
 	}
@@ -167,6 +173,20 @@ func main() {
 	if stopped {
 		fmt.Printf("partial study (%d of %d cells): rerun with -out %s to finish it\n", len(st.Results), st.Cells, out)
 	}
+}
+
+// readStudy reads every finished cell and pretraining of cfg.OutDir back, whatever
+// settings they were computed with, for -report-only.
+func readStudy(cfg study.Config) (*study.Study, error) {
+	results, err := study.ReadResults(filepath.Join(cfg.OutDir, study.ResultsFile))
+	if err != nil {
+		return nil, err
+	}
+	pre, err := study.ReadPretrainings(cfg.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	return &study.Study{Config: cfg, Results: results, Pretrainings: pre, Resumed: len(results), Cells: len(results)}, nil
 }
 
 func fatal(err error) {

@@ -39,7 +39,7 @@ func plots(st *study.Study) ([]string, error) {
 		}
 		name := fmt.Sprintf("label_efficiency_auc_imb%s.png", num(imb))
 		add(name, plot.LabelEfficiency(filepath.Join(dir, name),
-			fmt.Sprintf("%s, imbalance %s:1: test AUC over seeds (95%% t-interval)", st.Config.Dataset.Name, num(imb)), "test AUC", series))
+			fmt.Sprintf("%s, %s: test AUC over seeds (95%% t-interval)", st.Config.Dataset.Name, imbalanceName(imb)), "test AUC", series))
 	}
 	if st.Config.Dataset.NumClasses == 2 && len(st.Results) > 0 {
 		seed := slices.Min(st.Config.Seeds)
@@ -63,7 +63,7 @@ func plots(st *study.Study) ([]string, error) {
 		for _, g := range order {
 			name := fmt.Sprintf("roc_f%s_imb%s_seed%d.png", num(g.frac), num(g.imb), seed)
 			add(name, plot.ROC(filepath.Join(dir, name),
-				fmt.Sprintf("%s: test ROC, %s%% labels, imbalance %s:1, seed %d", st.Config.Dataset.Name, num(g.frac*100), num(g.imb), seed), curves[g]))
+				fmt.Sprintf("%s: test ROC, %s%% labels, %s, seed %d", st.Config.Dataset.Name, num(g.frac*100), imbalanceName(g.imb), seed), curves[g]))
 		}
 	}
 	var curves []plot.Curve
@@ -140,6 +140,15 @@ func embedding(st *study.Study, p study.Pretraining, path string) error {
 	title := fmt.Sprintf("%s test images: PCA of %s features (%s, seed %d, no labels seen)",
 		st.Config.Dataset.Name, p.Method, st.Config.Encoder.Name(), p.Seed)
 	return plot.Embedding2D(path, title, rows, labels, names)
+}
+
+// imbalanceName names an imbalance setting in titles: 1 leaves the training split as it
+// is (which may itself be imbalanced), r > 1 imposes r:1.
+func imbalanceName(r float64) string {
+	if r == 1 {
+		return "training split as is"
+	}
+	return "imbalance " + num(r) + ":1 imposed"
 }
 
 // labelEfficiency returns one series per arm: mean test AUC over seeds at each fraction,
