@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-
-	"gonum.org/v1/gonum/stat"
 )
 
 // AveragePrecision returns the area under the precision-recall curve of score as
@@ -76,28 +74,7 @@ func AveragePrecision(score []float64, positive []bool) (float64, error) {
 // absent from labels. With C == 1 (a single positive-class column) it returns one
 // value, the AP of class 1.
 func OneVsRestAveragePrecision(labels []int, scores [][]float64) ([]float64, error) {
-	classes, err := checkScores(labels, scores)
-	if err != nil {
-		return nil, err
-	}
-	cols := len(scores[0])
-	col := make([]float64, len(scores))
-	pos := make([]bool, len(labels))
-	out := make([]float64, cols)
-	for k := range cols {
-		target := k
-		if classes == 2 && cols == 1 {
-			target = 1
-		}
-		for i, row := range scores {
-			col[i] = row[k]
-			pos[i] = labels[i] == target
-		}
-		if out[k], err = AveragePrecision(col, pos); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return oneVsRest(labels, scores, AveragePrecision)
 }
 
 // MacroAveragePrecision returns the average precision of an N x C probability
@@ -110,23 +87,5 @@ func OneVsRestAveragePrecision(labels []int, scores [][]float64) ([]float64, err
 // average_precision_score on a binary target; the multi-class case is its
 // average="macro" on one-hot targets. NaN when a class is absent from labels.
 func MacroAveragePrecision(labels []int, scores [][]float64) (float64, error) {
-	classes, err := checkScores(labels, scores)
-	if err != nil {
-		return 0, err
-	}
-	if classes == 2 {
-		last := len(scores[0]) - 1
-		col := make([]float64, len(scores))
-		pos := make([]bool, len(labels))
-		for i, row := range scores {
-			col[i] = row[last]
-			pos[i] = labels[i] == 1
-		}
-		return AveragePrecision(col, pos)
-	}
-	per, err := OneVsRestAveragePrecision(labels, scores)
-	if err != nil {
-		return 0, err
-	}
-	return stat.Mean(per, nil), nil // NaN if any class is undefined, on purpose.
+	return macro(labels, scores, AveragePrecision)
 }

@@ -79,6 +79,12 @@ func ROCAUC(score []float64, positive []bool) (float64, error) {
 // present. With C == 1 (a single positive-class column) it returns one value, the
 // AUC of class 1.
 func OneVsRestAUC(labels []int, scores [][]float64) ([]float64, error) {
+	return oneVsRest(labels, scores, ROCAUC)
+}
+
+// oneVsRest applies a binary score metric to each column k of an N x C probability
+// matrix against labels == k (against labels == 1 for a single binary column).
+func oneVsRest(labels []int, scores [][]float64, metric func([]float64, []bool) (float64, error)) ([]float64, error) {
 	classes, err := checkScores(labels, scores)
 	if err != nil {
 		return nil, err
@@ -96,21 +102,17 @@ func OneVsRestAUC(labels []int, scores [][]float64) ([]float64, error) {
 			col[i] = row[k]
 			pos[i] = labels[i] == target
 		}
-		if out[k], err = ROCAUC(col, pos); err != nil {
+		if out[k], err = metric(col, pos); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// AUC returns the ROC AUC as MedMNIST defines it (evaluator.getAUC):
-//
-//	binary (K = 2):      AUC = ROCAUC(scores[·][C-1], labels == 1)
-//	multi-class (K > 2): AUC = (1/K) Σ_k ROCAUC(scores[·][k], labels == k)
-//
-// The binary case uses only the last column (the positive class), as MedMNIST
-// does. The result is NaN when a class is absent from labels.
-func AUC(labels []int, scores [][]float64) (float64, error) {
+// macro applies a binary score metric with MedMNIST's conventions: the last column
+// against labels == 1 for binary problems, the mean over one-vs-rest columns otherwise
+// (NaN if any class is undefined, on purpose).
+func macro(labels []int, scores [][]float64, metric func([]float64, []bool) (float64, error)) (float64, error) {
 	classes, err := checkScores(labels, scores)
 	if err != nil {
 		return 0, err
@@ -123,11 +125,22 @@ func AUC(labels []int, scores [][]float64) (float64, error) {
 			col[i] = row[last]
 			pos[i] = labels[i] == 1
 		}
-		return ROCAUC(col, pos)
+		return metric(col, pos)
 	}
-	per, err := OneVsRestAUC(labels, scores)
+	per, err := oneVsRest(labels, scores, metric)
 	if err != nil {
 		return 0, err
 	}
-	return stat.Mean(per, nil), nil // NaN if any class is undefined, on purpose.
+	return stat.Mean(per, nil), nil
+}
+
+// AUC returns the ROC AUC as MedMNIST defines it (evaluator.getAUC):
+//
+//	binary (K = 2):      AUC = ROCAUC(scores[·][C-1], labels == 1)
+//	multi-class (K > 2): AUC = (1/K) Σ_k ROCAUC(scores[·][k], labels == k)
+//
+// The binary case uses only the last column (the positive class), as MedMNIST
+// does. The result is NaN when a class is absent from labels.
+func AUC(labels []int, scores [][]float64) (float64, error) {
+	return macro(labels, scores, ROCAUC)
 }
