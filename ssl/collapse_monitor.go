@@ -37,22 +37,27 @@ func newCollapseMonitor(cfg PretrainConfig, store *model.Store, src data.Source)
 		return nil, nil
 	}
 	// A stream of its own (seed+1), so the training stream is untouched.
-	ds, err := src.ImageBatches(n, cfg.Seed+1, 0)
+	images, err := imageBatch(src, n, cfg.Seed+1, 0)
 	if err != nil {
 		return nil, fmt.Errorf("ssl: collapse monitor: %w", err)
 	}
-	var images *tensors.Tensor
+	return &collapseMonitor{cfg: cfg, store: store, images: images, log_: cfg.Log}, nil
+}
+
+// imageBatch returns batch number skip (0-based) of src's image stream for (batchSize,
+// seed): the images Pretrain trains on at that step, before augmentation.
+func imageBatch(src data.Source, batchSize int, seed int64, skip int) (*tensors.Tensor, error) {
+	ds, err := src.ImageBatches(batchSize, seed, skip)
+	if err != nil {
+		return nil, err
+	}
 	for batch, err := range ds.Iter() {
 		if err != nil {
-			return nil, fmt.Errorf("ssl: collapse monitor: %w", err)
+			return nil, err
 		}
-		images = batch.Inputs[0]
-		break
+		return batch.Inputs[0], nil
 	}
-	if images == nil {
-		return nil, fmt.Errorf("ssl: collapse monitor: the source yielded no batch")
-	}
-	return &collapseMonitor{cfg: cfg, store: store, images: images, log_: cfg.Log}, nil
+	return nil, fmt.Errorf("the source yielded no batch")
 }
 
 func (m *collapseMonitor) measure(step int, loss float64) (Collapse, error) {

@@ -220,17 +220,9 @@ func TestDINOCenterIsEMA(t *testing.T) {
 	dir := t.TempDir()
 
 	batchMean := func(store *model.Store, j int) []float32 {
-		ds, err := split.ImageBatches(b, 3, j-1)
+		images, err := imageBatch(split, b, 3, j-1)
 		if err != nil {
 			t.Fatal(err)
-		}
-		var inputs []*tensors.Tensor
-		for batch, err := range ds.Iter() {
-			if err != nil {
-				t.Fatal(err)
-			}
-			inputs = batch.Inputs
-			break
 		}
 		exec, err := model.NewExec(medssl.MustBackend(), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 			store.SetTraining(x.Graph(), true)
@@ -240,7 +232,7 @@ func TestDINOCenterIsEMA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Exec1(inputs[0])
+		out, err := exec.Exec1(images)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -205,17 +205,9 @@ func TestMoCoV2QueueHoldsLastKeys(t *testing.T) {
 
 	// keys recomputes the keys of step j from the store after step j−1.
 	keys := func(store *model.Store, j int) []float32 {
-		ds, err := split.ImageBatches(b, 3, j-1)
+		images, err := imageBatch(split, b, 3, j-1)
 		if err != nil {
 			t.Fatal(err)
-		}
-		var inputs []*tensors.Tensor
-		for batch, err := range ds.Iter() {
-			if err != nil {
-				t.Fatal(err)
-			}
-			inputs = batch.Inputs
-			break
 		}
 		exec, err := model.NewExec(medssl.MustBackend(), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
 			store.SetTraining(x.Graph(), true) // the target runs with batch statistics
@@ -226,7 +218,7 @@ func TestMoCoV2QueueHoldsLastKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Exec1(inputs[0])
+		out, err := exec.Exec1(images)
 		if err != nil {
 			t.Fatal(err)
 		}
