@@ -11,7 +11,7 @@ import (
 	"github.com/sbinet/npyio/npy"
 )
 
-// Split sizes and class counts from shared/data/README.md (the MedMNIST release notes).
+// Split sizes and class counts from the MedMNIST release notes (internal/testdata/files/README.md).
 type want struct {
 	n      int
 	counts []int

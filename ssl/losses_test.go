@@ -19,7 +19,7 @@ import (
 
 // Test helpers shared by the tests of rotation, jigsaw, simsiam, barlowtwins and vicreg.
 
-// pretextSplit is the BreastMNIST training split from the shared data folder.
+// pretextSplit is the BreastMNIST training split (the file embedded in package data).
 func pretextSplit(t testing.TB) *data.Split {
 	t.Helper()
 	d, err := data.LoadMedMNIST(testdata.Path(t, "breastmnist.npz"))

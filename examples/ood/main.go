@@ -29,7 +29,7 @@ import (
 func main() {
 	encDir := flag.String("encoder-dir", "", "encoder checkpoint written by examples/pretrain (default: a random ResNet-18 of -width)")
 	width := flag.Int("width", 16, "base width of the random ResNet-18 used without -encoder-dir")
-	oodPath := flag.String("ood", "../shared/data/pneumoniamnist_imbalanced.npz", "MedMNIST .npz whose test split is the OOD set")
+	oodPath := flag.String("ood", "internal/testdata/files/pneumoniamnist_imbalanced.npz", "MedMNIST .npz whose test split is the OOD set")
 	probeEpochs := flag.Int("probe-epochs", 100, "epochs of each linear probe")
 	search := flag.Bool("search", true, "search the probe's learning rate × weight decay (supervised.DefaultProbeGrid) on the validation split")
 	temperature := flag.Float64("temperature", 1, "energy temperature")

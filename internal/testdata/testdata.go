@@ -1,49 +1,43 @@
-// Package testdata locates the real MedMNIST files that tests run on.
-//
-// The files live in the workspace's shared/data folder, beside the repository
-// (../shared/data from the repository root); MEDSSL_DATA overrides the folder.
+// Package testdata locates the real data files that medssl's tests read. Every file lives
+// in this repository, so the tests pass on a bare clone: BreastMNIST is the copy embedded
+// in package data (data/embedded), the other files are under internal/testdata/files (see
+// files/README.md for what they are and how to credit them).
 package testdata
 
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
-// Dir returns the folder holding the shared MedMNIST files, or "" if none is found.
-func Dir() string {
-	if d := os.Getenv("MEDSSL_DATA"); d != "" {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			candidate := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(candidate); err == nil {
-				return candidate
-			}
-			return ""
-		}
-		if filepath.Dir(dir) == dir {
-			return ""
-		}
-	}
+// files maps a test file's name to its path relative to the repository root.
+var files = map[string]string{
+	"breastmnist.npz":               "data/embedded/breastmnist.npz",
+	"pneumoniamnist_imbalanced.npz": "internal/testdata/files/pneumoniamnist_imbalanced.npz",
 }
 
-// Path returns the path of the named shared data file, failing the test when it is
-// missing: tests on real data must not silently turn into skips.
+// Root returns the repository's root folder, found from this source file's location.
+func Root() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Path returns the path of the named test file (a key of the table above, or a path
+// relative to internal/testdata/files), failing the test when it is missing: a test on
+// real data must never turn silently into a skip.
 func Path(t testing.TB, name string) string {
 	t.Helper()
-	dir := Dir()
-	if dir == "" {
-		t.Fatalf("shared data folder not found: put the MedMNIST files in ../shared/data beside the repository or set MEDSSL_DATA")
+	rel, ok := files[name]
+	if !ok {
+		rel = filepath.Join("internal", "testdata", "files", name)
 	}
-	p := filepath.Join(dir, name)
+	p := filepath.Join(Root(), rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared data file %s: %v", p, err)
+		t.Fatalf("test data file %s: %v", name, err)
 	}
 	return p
 }
