@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// Sentinels of the image-file loaders (folders, CSV labels, streams), beside the MedMNIST
-// ones: ErrFormat marks corrupt or truncated images, ErrShape images larger than the
-// decode limit.
+// Sentinels of the image-file loaders (package data/folder, and data/stream which
+// streams a folder), beside the MedMNIST ones: ErrFormat marks corrupt or truncated
+// images and labels CSVs, ErrShape images larger than the decode limit.
 var (
 	// ErrUnsupported: the file is not a PNG or JPEG image (by extension or content).
 	ErrUnsupported = errors.New("unsupported image format")
@@ -16,15 +16,17 @@ var (
 	ErrRead = errors.New("unreadable file")
 )
 
-// BadFile is an image file a loader left out in SkipBadFiles mode, with the reason: a
-// *FileError naming the file, wrapping ErrRead, ErrUnsupported, ErrFormat or ErrShape.
+// BadFile is an image file a loader left out in skip mode (folder.SkipBadFiles), with
+// the reason: a *FileError naming the file, wrapping ErrRead, ErrUnsupported, ErrFormat
+// or ErrShape.
 type BadFile struct {
 	File string // path relative to the folder, slash-separated
 	Err  error
 }
 
-// BadFiles is the report of files left out. Loaders never drop a file silently: without
-// SkipBadFiles the first bad file is an error; with it the file is listed here.
+// BadFiles is the report of files left out. Loaders never drop a file silently: unless
+// told to skip bad files, the first bad file is an error; when skipping, the file is
+// listed here.
 type BadFiles []BadFile
 
 // String lists one file per line with its reason ("" when there are none).
@@ -34,9 +36,4 @@ func (b BadFiles) String() string {
 		fmt.Fprintf(&sb, "%s: %v\n", f.File, f.Err)
 	}
 	return sb.String()
-}
-
-// fileErr builds the FileError of one image file.
-func fileErr(file string, kind error, cause error, format string, args ...any) *FileError {
-	return &FileError{File: file, Msg: fmt.Sprintf(format, args...), Kind: kind, Err: cause}
 }

@@ -111,6 +111,9 @@ func (b *Batches) StepsPerEpoch() int {
 	return (b.split.N + b.batchSize - 1) / b.batchSize
 }
 
+// ImagesOnly reports whether the batches have no labels (WithImagesOnly).
+func (b *Batches) ImagesOnly() bool { return b.imagesOnly }
+
 // order returns the visiting order of epoch e.
 func (b *Batches) order(e int) []int {
 	idx := allIndices(b.split.N)
@@ -133,7 +136,7 @@ func (b *Batches) nextEpoch() int {
 // Iter implements train.Dataset: one epoch, or endless epochs with WithRepeat.
 func (b *Batches) Iter() iter.Seq2[train.Batch, error] {
 	return func(yield func(train.Batch, error) bool) {
-		for idx := range b.batchIndices() {
+		for idx := range b.BatchIndices() {
 			if !yield(b.batch(idx), nil) {
 				return
 			}
@@ -141,11 +144,13 @@ func (b *Batches) Iter() iter.Seq2[train.Batch, error] {
 	}
 }
 
-// batchIndices yields each batch's example indices (a fresh slice each), in the order Iter
-// serves them: one epoch, or with WithRepeat endless epochs whose batches run across epoch
-// boundaries, after skipping the first WithSkip batches. Streamed datasets share it, so
-// they serve exactly the batches of the in-memory split.
-func (b *Batches) batchIndices() iter.Seq[[]int] {
+// BatchIndices yields each batch's example indices, in the order Iter serves them: one
+// epoch, or with WithRepeat endless epochs whose batches run across epoch boundaries,
+// after skipping the first WithSkip batches. Like Iter it advances the epoch counter.
+// The slices are the caller's: no two share memory and none is used again. Datasets that
+// build their batches themselves (data/stream decodes images from disk) draw their
+// indices here, so they serve exactly the batches of the in-memory split.
+func (b *Batches) BatchIndices() iter.Seq[[]int] {
 	return func(yield func([]int) bool) {
 		if b.repeat {
 			var pending []int // examples not yet served, across epoch boundaries

@@ -17,6 +17,20 @@
 // allocated, so a corrupt or hostile file gives an error, never a panic or a huge
 // allocation.
 //
+// # Other sources, patients and manifests
+//
+// Package data is the lowest layer: the packages under it read other sources into its
+// types. Package data/folder reads folders of PNG and JPEG files (class sub-folders or a
+// labels CSV) into a Split; data/stream streams such a folder from disk for sets larger
+// than memory, as a [Source]; data/nifti and data/dicom read volumes, which [Volume]
+// cuts into slices.
+//
+// Files with patients are [Item] values: [SplitByPatient] assigns every patient to one of
+// train, val and test (stratified by label, seeded) and records the split in a [Manifest],
+// which [WriteManifest] and [LoadManifest] store as JSON so that a study reruns on exactly
+// the same splits. Loaders that may meet unreadable files report the ones they leave out
+// as [BadFiles].
+//
 // # Embedded data and credit
 //
 // [BreastMNIST] returns the official 28x28 BreastMNIST release, embedded in the package

@@ -25,11 +25,14 @@ var (
 	ErrMultiLabel = errors.New("multi-label split not supported")
 )
 
-// FileError is the error type returned for problems with a MedMNIST file. Its message
-// reads "data: FILE: KEY: MSG"; errors.Is matches Kind (one of the sentinels above) and
-// the underlying cause, if any.
+// FileError is the error type returned for problems with a data file: a MedMNIST
+// archive, a manifest, or (from package data/folder) an image file or labels CSV. Its
+// message reads "PKG: FILE: KEY: MSG", where PKG is the reporting package ("data" unless
+// Pkg says otherwise); errors.Is matches Kind (one of the sentinels above) and the
+// underlying cause, if any.
 type FileError struct {
-	File string // base name of the file, e.g. "breastmnist.npz"
+	Pkg  string // reporting package, the message's prefix: "data" when empty, or e.g. "folder"
+	File string // the file's base name, e.g. "breastmnist.npz" (an image's path in its folder)
 	Key  string // array name, e.g. "val_labels"; empty for whole-file problems
 	Msg  string // what is wrong
 	Kind error  // one of the package's sentinel errors
@@ -39,7 +42,12 @@ type FileError struct {
 // Error implements error.
 func (e *FileError) Error() string {
 	var b strings.Builder
-	b.WriteString("data: ")
+	if e.Pkg == "" {
+		b.WriteString("data")
+	} else {
+		b.WriteString(e.Pkg)
+	}
+	b.WriteString(": ")
 	b.WriteString(e.File)
 	if e.Key != "" {
 		b.WriteString(": ")

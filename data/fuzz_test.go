@@ -2,6 +2,8 @@ package data
 
 import (
 	"testing"
+
+	"github.com/medssl/medssl/internal/testutil/npztest"
 )
 
 // FuzzReadMedMNIST feeds arbitrary bytes to the reader: it must return a dataset or an
@@ -15,9 +17,9 @@ func FuzzReadMedMNIST(f *testing.F) {
 	valid := smallNpz(f)
 	f.Add(valid)
 	f.Add(valid[:len(valid)/2])
-	f.Add(rewriteNpz(f, valid, map[string]any{"val_labels": make([][1]uint8, 3)}, ""))
-	f.Add(rewriteNpz(f, valid, map[string]any{"train_images": make([][4][4][3]uint8, 6)}, ""))
-	f.Add(rewriteNpz(f, valid, map[string]any{"test_labels": rawNpy("\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'")}, ""))
+	f.Add(npztest.Rewrite(f, valid, map[string]any{"val_labels": make([][1]uint8, 3)}, ""))
+	f.Add(npztest.Rewrite(f, valid, map[string]any{"train_images": make([][4][4][3]uint8, 6)}, ""))
+	f.Add(npztest.Rewrite(f, valid, map[string]any{"test_labels": npztest.Raw("\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'")}, ""))
 	f.Add(multiLabelNpz(f, 3))
 	f.Add([]byte("PK\x03\x04"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -13,12 +13,17 @@ type ManifestEntry struct {
 	File    string `json:"file"`
 	Patient string `json:"patient"`
 	Label   int    `json:"label"`
-	Split   string `json:"split"` // "train", "val" or "test"
+	Split   string `json:"split"` // "train", "val" or "test" (see SplitNames)
 }
+
+// SplitNames returns the names of a Dataset's splits, the names a Manifest's entries use:
+// "train", "val" and "test", in the order of Dataset.Splits.
+func SplitNames() []string { return slices.Clone(splitNames) }
 
 // Manifest records a patient-level split so that a study can be rerun on exactly the same
 // splits: the seed and fractions it was made with, the class names, and every file's
-// patient, label and split. It is stored as JSON (see WriteManifest):
+// patient, label and split. SplitByPatient makes one; folder.Folder.Dataset (package
+// data/folder) cuts a folder by one. It is stored as JSON (see WriteManifest):
 //
 //	{"format": "medssl-manifest", "version": 1, "seed": 1,
 //	 "fractions": {"train": 0.7, "val": 0.15, "test": 0.15},

@@ -176,16 +176,8 @@ func ReadMedMNIST(r io.ReaderAt, size int64, name string, opts ...LoadOption) (*
 	case labelDim > 1:
 		d.Task, d.NumClasses = MultiLabel, labelDim
 	default:
-		maxLabel := int32(0)
-		for _, s := range d.Splits() {
-			for _, v := range s.Labels {
-				maxLabel = max(maxLabel, v)
-			}
-		}
-		d.NumClasses = max(2, int(maxLabel)+1)
-		d.Task = MultiClass
-		if d.NumClasses == 2 {
-			d.Task = Binary
+		if err := inferClasses(d, fail); err != nil {
+			return nil, err
 		}
 	}
 	for _, s := range d.Splits() {
@@ -212,6 +204,36 @@ func ReadMedMNIST(r io.ReaderAt, size int64, name string, opts ...LoadOption) (*
 		s.Task, s.NumClasses = d.Task, d.NumClasses
 	}
 	return d, nil
+}
+
+// inferClasses sets the task and class count of an unknown single-label set from its
+// labels: NumClasses = max(2, largest label + 1). Every class below the largest label must
+// occur in some split: a gap means a sparse or corrupted label (a 5-class file with one
+// label 250 would otherwise become a 251-class task), and the error names where the
+// largest label is; WithTask declares a class count that some classes do not reach.
+func inferClasses(d *Dataset, fail func(key string, kind error, format string, args ...any) error) error {
+	maxLabel, where, at := int32(0), "", 0
+	seen := map[int32]bool{}
+	for _, s := range d.Splits() {
+		for i, v := range s.Labels {
+			seen[v] = true
+			if v > maxLabel {
+				maxLabel, where, at = v, s.Name+"_labels", i
+			}
+		}
+	}
+	d.NumClasses = max(2, int(maxLabel)+1)
+	d.Task = MultiClass
+	if d.NumClasses == 2 {
+		d.Task = Binary
+	}
+	for c := range maxLabel {
+		if !seen[c] {
+			return fail(where, ErrLabel, "example %d has label %d, but only %d distinct labels occur in the file and class %d never does: a sparse or corrupted label? (declare the classes with data.WithTask if this is right)",
+				at, maxLabel, len(seen), c)
+		}
+	}
+	return nil
 }
 
 // MustLoadMedMNIST is LoadMedMNIST that panics on error, for examples and tests.

@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medssl/medssl/internal/testdata"
+	"github.com/medssl/medssl/internal/testutil/npztest"
+
 	"github.com/sbinet/npyio/npy"
+
+	"github.com/medssl/medssl/internal/testdata"
 )
 
 // Split sizes and class counts from the MedMNIST release notes (internal/testdata/files/README.md).
@@ -135,10 +138,10 @@ func TestRGBFixture(t *testing.T) {
 		}
 		return l
 	}
-	b := writeNpz(t,
-		entry{"train_images", mk(3)}, entry{"train_labels", lbl(3)},
-		entry{"val_images", mk(2)}, entry{"val_labels", lbl(2)},
-		entry{"test_images", mk(2)}, entry{"test_labels", lbl(2)},
+	b := npztest.Write(t,
+		npztest.Entry{Key: "train_images", Val: mk(3)}, npztest.Entry{Key: "train_labels", Val: lbl(3)},
+		npztest.Entry{Key: "val_images", Val: mk(2)}, npztest.Entry{Key: "val_labels", Val: lbl(2)},
+		npztest.Entry{Key: "test_images", Val: mk(2)}, npztest.Entry{Key: "test_labels", Val: lbl(2)},
 	)
 	d, err := ReadMedMNISTBytes(b, "dermamnist.npz")
 	if err != nil {
@@ -192,10 +195,10 @@ func multiLabelNpz(t testing.TB, L int) []byte {
 			return out
 		}
 	}
-	return writeNpz(t,
-		entry{"train_images", gray4(5)}, entry{"train_labels", rows(5)},
-		entry{"val_images", gray4(2)}, entry{"val_labels", rows(2)},
-		entry{"test_images", gray4(2)}, entry{"test_labels", rows(2)},
+	return npztest.Write(t,
+		npztest.Entry{Key: "train_images", Val: gray4(5)}, npztest.Entry{Key: "train_labels", Val: rows(5)},
+		npztest.Entry{Key: "val_images", Val: gray4(2)}, npztest.Entry{Key: "val_labels", Val: rows(2)},
+		npztest.Entry{Key: "test_images", Val: gray4(2)}, npztest.Entry{Key: "test_labels", Val: rows(2)},
 	)
 }
 
@@ -243,10 +246,10 @@ func TestInferAndOverride(t *testing.T) {
 		return l
 	}
 	mk := func(k int) []byte {
-		return writeNpz(t,
-			entry{"train_images", gray4(6)}, entry{"train_labels", lbl(6, k)},
-			entry{"val_images", gray4(2)}, entry{"val_labels", lbl(2, 2)},
-			entry{"test_images", gray4(2)}, entry{"test_labels", lbl(2, 2)},
+		return npztest.Write(t,
+			npztest.Entry{Key: "train_images", Val: gray4(6)}, npztest.Entry{Key: "train_labels", Val: lbl(6, k)},
+			npztest.Entry{Key: "val_images", Val: gray4(2)}, npztest.Entry{Key: "val_labels", Val: lbl(2, 2)},
+			npztest.Entry{Key: "test_images", Val: gray4(2)}, npztest.Entry{Key: "test_labels", Val: lbl(2, 2)},
 		)
 	}
 	d, err := ReadMedMNISTBytes(mk(5), "custom.npz")
@@ -272,6 +275,16 @@ func TestInferAndOverride(t *testing.T) {
 	wantErr(t, err, ErrLabel, "custom.npz: train_labels: example 3 has label 3, want [0, 3)")
 	_, err = ReadMedMNISTBytes(mk(5), "custom.npz", WithTask(Binary, 5))
 	wantErr(t, err, ErrArgument, "custom.npz: WithTask: 5 classes for a binary-class task")
+	// A label far beyond the others (a 5-class file with one validation label 250) is a
+	// sparse or corrupted label, not a 251-class task; declaring the classes accepts it.
+	sparse := lbl(2, 2)
+	sparse[1] = 250
+	bad := npztest.Rewrite(t, mk(5), map[string]any{"val_labels": sparse}, "")
+	_, err = ReadMedMNISTBytes(bad, "custom.npz")
+	wantErr(t, err, ErrLabel, "custom.npz: val_labels: example 1 has label 250, but only 6 distinct labels occur in the file and class 5 never does")
+	if d, err := ReadMedMNISTBytes(bad, "custom.npz", WithTask(MultiClass, 251)); err != nil || d.NumClasses != 251 {
+		t.Errorf("declared 251 classes: %v", err)
+	}
 	// A known name's table entry wins over inference: breastmnist labels must be 0/1.
 	_, err = ReadMedMNISTBytes(mk(5), "breastmnist.npz")
 	wantErr(t, err, ErrLabel, "breastmnist.npz: train_labels: example 2 has label 2, want [0, 2)")
@@ -303,7 +316,7 @@ func TestBrokenFiles(t *testing.T) {
 	if err := npy.Write(&short, make([][1]uint8, 78)); err != nil {
 		t.Fatal(err)
 	}
-	shortNpy := rawNpy(short.Bytes()[:short.Len()-5])
+	shortNpy := npztest.Raw(short.Bytes()[:short.Len()-5])
 
 	// Corrupt one byte inside the first entry's compressed data (past its local header).
 	flipped := bytes.Clone(real)
@@ -324,33 +337,33 @@ func TestBrokenFiles(t *testing.T) {
 		{"empty", nil, ErrFormat, "breastmnist.npz: not a readable .npz (zip) archive"},
 		{"not zip", []byte("hello, this is not a zip file at all"), ErrFormat, "breastmnist.npz: not a readable"},
 		{"flipped byte", flipped, ErrFormat, "breastmnist.npz: train_images: "},
-		{"missing key", rewriteNpz(t, real, nil, "val_labels"), ErrMissingKey, "breastmnist.npz: val_labels: array missing from archive"},
-		{"float32 images", rewriteNpz(t, real, map[string]any{"test_images": make([][28][28]float32, 156)}, ""),
+		{"missing key", npztest.Rewrite(t, real, nil, "val_labels"), ErrMissingKey, "breastmnist.npz: val_labels: array missing from archive"},
+		{"float32 images", npztest.Rewrite(t, real, map[string]any{"test_images": make([][28][28]float32, 156)}, ""),
 			ErrDType, `breastmnist.npz: test_images: dtype "<f4", want uint8`},
-		{"int64 labels", rewriteNpz(t, real, map[string]any{"train_labels": make([][1]int64, 546)}, ""),
+		{"int64 labels", npztest.Rewrite(t, real, map[string]any{"train_labels": make([][1]int64, 546)}, ""),
 			ErrDType, `breastmnist.npz: train_labels: dtype "<i8", want uint8`},
-		{"mismatched N", rewriteNpz(t, real, map[string]any{"val_labels": make([][1]uint8, 77)}, ""),
+		{"mismatched N", npztest.Rewrite(t, real, map[string]any{"val_labels": make([][1]uint8, 77)}, ""),
 			ErrShape, "breastmnist.npz: val_labels: shape [77 1] does not match val_images [78 28 28]"},
-		{"non-square", rewriteNpz(t, real, map[string]any{"val_images": make([][28][27]uint8, 78)}, ""),
+		{"non-square", npztest.Rewrite(t, real, map[string]any{"val_images": make([][28][27]uint8, 78)}, ""),
 			ErrShape, "breastmnist.npz: val_images: shape [78 28 27], want N > 0 square images"},
-		{"size differs", rewriteNpz(t, real, map[string]any{"test_images": make([][32][32]uint8, 156)}, ""),
+		{"size differs", npztest.Rewrite(t, real, map[string]any{"test_images": make([][32][32]uint8, 156)}, ""),
 			ErrShape, "breastmnist.npz: test_images: images are 32x32x1, train_images are 28x28x1"},
-		{"2 channels", rewriteNpz(t, real, map[string]any{"val_images": make([][28][28][2]uint8, 78)}, ""),
+		{"2 channels", npztest.Rewrite(t, real, map[string]any{"val_images": make([][28][28][2]uint8, 78)}, ""),
 			ErrShape, "breastmnist.npz: val_images: shape [78 28 28 2], want [N H W] or [N H W C] with C 1 or 3"},
-		{"flat images", rewriteNpz(t, real, map[string]any{"val_images": make([]uint8, 78*784)}, ""),
+		{"flat images", npztest.Rewrite(t, real, map[string]any{"val_images": make([]uint8, 78*784)}, ""),
 			ErrShape, "breastmnist.npz: val_images: shape [61152]"},
-		{"multi-label for binary set", rewriteNpz(t, real, map[string]any{
+		{"multi-label for binary set", npztest.Rewrite(t, real, map[string]any{
 			"train_labels": make([][2]uint8, 546), "val_labels": make([][2]uint8, 78), "test_labels": make([][2]uint8, 156)}, ""),
 			ErrShape, "breastmnist.npz: train_labels: 2 labels per example for a binary-class task, want 1"},
-		{"label dims differ", rewriteNpz(t, real, map[string]any{"val_labels": make([]uint8, 78), "test_labels": make([][2]uint8, 156)}, ""),
+		{"label dims differ", npztest.Rewrite(t, real, map[string]any{"val_labels": make([]uint8, 78), "test_labels": make([][2]uint8, 156)}, ""),
 			ErrShape, "breastmnist.npz: test_labels: 2 labels per example, train_labels has 1"},
-		{"label out of range", rewriteNpz(t, real, map[string]any{"train_labels": labelsOut}, ""),
+		{"label out of range", npztest.Rewrite(t, real, map[string]any{"train_labels": labelsOut}, ""),
 			ErrLabel, "breastmnist.npz: train_labels: example 5 has label 2, want [0, 2)"},
-		{"truncated npy data", rewriteNpz(t, real, map[string]any{"val_labels": shortNpy}, ""),
+		{"truncated npy data", npztest.Rewrite(t, real, map[string]any{"val_labels": shortNpy}, ""),
 			ErrFormat, "breastmnist.npz: val_labels: shape [78 1] needs 78 data bytes, entry holds 73"},
-		{"bad npy magic", rewriteNpz(t, real, map[string]any{"val_labels": rawNpy("NOTNUMPY-this is text")}, ""),
+		{"bad npy magic", npztest.Rewrite(t, real, map[string]any{"val_labels": npztest.Raw("NOTNUMPY-this is text")}, ""),
 			ErrFormat, "breastmnist.npz: val_labels: not a .npy array (bad magic)"},
-		{"garbled npy header", rewriteNpz(t, real, map[string]any{"val_labels": rawNpy("\x93NUMPY\x01\x00\x08\x00{}      ")}, ""),
+		{"garbled npy header", npztest.Rewrite(t, real, map[string]any{"val_labels": npztest.Raw("\x93NUMPY\x01\x00\x08\x00{}      ")}, ""),
 			ErrFormat, "breastmnist.npz: val_labels: cannot parse .npy header"},
 	}
 	for _, c := range cases {
@@ -361,7 +374,7 @@ func TestBrokenFiles(t *testing.T) {
 		})
 	}
 	// The untouched file still loads, so the failures above come from the edits.
-	if err := read(rewriteNpz(t, real, nil, "")); err != nil {
+	if err := read(npztest.Rewrite(t, real, nil, "")); err != nil {
 		t.Errorf("unmodified copy: %v", err)
 	}
 }

@@ -8,6 +8,16 @@ import (
 	"slices"
 )
 
+// Item is one labelled image file of a dataset on disk, with its patient: what a
+// patient-level split needs to know about it. Every source of files (an image folder, see
+// package data/folder; NIfTI or DICOM volumes) lists its files as Items, so SplitByPatient
+// and Manifest serve them all.
+type Item struct {
+	File    string // path relative to the dataset's folder, slash-separated (or absolute)
+	Label   int    // class index
+	Patient string // patient id; SplitByPatient needs one for every item
+}
+
 // SplitFractions are the shares of images that a patient-level split aims at for train,
 // val and test. They must be >= 0 and sum to 1, with Train > 0.
 type SplitFractions struct{ Train, Val, Test float64 }
@@ -20,9 +30,9 @@ func (f SplitFractions) check() error {
 	return nil
 }
 
-// folderStreamPatients is the random stream of patient-level splits (subset.go has the
-// others; epoch streams start at 1<<32).
-const folderStreamPatients uint64 = 1 << 16
+// streamPatients is the random stream of patient-level splits (subset.go has the others;
+// epoch streams start at 1<<32).
+const streamPatients uint64 = 1 << 16
 
 // SplitByPatient assigns every patient, with all of their images, to one of train, val
 // and test, so that no patient is in two splits, stratified by label and seeded.
@@ -35,8 +45,9 @@ const folderStreamPatients uint64 = 1 << 16
 // train, val, test; splits with fraction 0 get nothing). So each split's label
 // proportions follow the whole set's up to about one patient's images per label, and a
 // split gets no patients when there are too few. The same items, fractions and
-// seed always give the same manifest; its entries keep the items' order.
-func SplitByPatient(items []FolderItem, fractions SplitFractions, seed int64) (*Manifest, error) {
+// seed always give the same manifest; its entries keep the items' order. The manifest has
+// no class names: the caller sets Classes (folder.Folder.SplitByPatient does).
+func SplitByPatient(items []Item, fractions SplitFractions, seed int64) (*Manifest, error) {
 	if err := fractions.check(); err != nil {
 		return nil, err
 	}
@@ -75,7 +86,7 @@ func SplitByPatient(items []FolderItem, fractions SplitFractions, seed int64) (*
 		byLabel[best] = append(byLabel[best], id)
 	}
 	frac := []float64{fractions.Train, fractions.Val, fractions.Test}
-	rng := newRand(seed, folderStreamPatients)
+	rng := newRand(seed, streamPatients)
 	for _, l := range slices.Sorted(maps.Keys(byLabel)) {
 		ids := byLabel[l]
 		rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
@@ -101,111 +112,6 @@ func SplitByPatient(items []FolderItem, fractions SplitFractions, seed int64) (*
 		m.Entries[i] = ManifestEntry{File: it.File, Patient: it.Patient, Label: it.Label, Split: splitNames[patients[it.Patient].split]}
 	}
 	return m, nil
-}
-
-// SplitByPatient splits the folder's items (see the function SplitByPatient) and records
-// its class names in the manifest.
-func (f *ImageFolder) SplitByPatient(fractions SplitFractions, seed int64) (*Manifest, error) {
-	m, err := SplitByPatient(f.Items, fractions, seed)
-	if err != nil {
-		return nil, err
-	}
-	m.Classes = slices.Clone(f.Classes)
-	return m, nil
-}
-
-// Select returns the part of the folder that manifest m puts in split ("train", "val" or
-// "test"): its items in the folder's order and, if loaded, their images (a Split named
-// after the split). Every item of the folder must be in m with the same label and
-// patient, and every entry of m in the folder: a manifest for other files or labels is an
-// error, not a silent mismatch.
-func (f *ImageFolder) Select(m *Manifest, split string) (*ImageFolder, error) {
-	if !slices.Contains(splitNames, split) {
-		return nil, fmt.Errorf("data: Select: split %q, want train, val or test: %w", split, ErrArgument)
-	}
-	idx, err := f.manifestIndices(m)
-	if err != nil {
-		return nil, err
-	}
-	part := *f
-	part.Items, part.Images = nil, nil
-	var keep []int
-	for i, it := range f.Items {
-		if idx[i] == split {
-			keep = append(keep, i)
-			part.Items = append(part.Items, it)
-		}
-	}
-	if f.Images != nil {
-		part.Images = f.Images.Subset(keep)
-		part.Images.Name = split
-	}
-	return &part, nil
-}
-
-// Dataset cuts a loaded folder into the train, val and test Splits of manifest m (see
-// Select), so that every MedMNIST protocol runs on it unchanged. The Dataset is named
-// after the folder.
-func (f *ImageFolder) Dataset(m *Manifest) (*Dataset, error) {
-	if f.Images == nil {
-		return nil, fmt.Errorf("data: Dataset: folder %s is not loaded (use LoadImageFolder): %w", f.Dir, ErrArgument)
-	}
-	d := &Dataset{Name: baseName(f.Dir), File: baseName(f.Dir), Task: f.Task(), NumClasses: f.NumClasses()}
-	for _, sp := range splitNames {
-		part, err := f.Select(m, sp)
-		if err != nil {
-			return nil, err
-		}
-		switch sp {
-		case "train":
-			d.Train = part.Images
-		case "val":
-			d.Val = part.Images
-		default:
-			d.Test = part.Images
-		}
-	}
-	return d, nil
-}
-
-// manifestIndices returns each item's split in m, checking that m and the folder agree.
-func (f *ImageFolder) manifestIndices(m *Manifest) ([]string, error) {
-	if m == nil {
-		return nil, fmt.Errorf("data: nil manifest: %w", ErrArgument)
-	}
-	// A manifest built or edited in code has not been through ReadManifest's check: a
-	// patient in two splits would leak between train and test.
-	if err := m.Check(); err != nil {
-		return nil, err
-	}
-	byFile := make(map[string]*ManifestEntry, len(m.Entries))
-	for i := range m.Entries {
-		byFile[m.Entries[i].File] = &m.Entries[i]
-	}
-	out := make([]string, len(f.Items))
-	for i, it := range f.Items {
-		e := byFile[it.File]
-		switch {
-		case e == nil:
-			return nil, fmt.Errorf("data: manifest has no entry for %s: %w", it.File, ErrArgument)
-		case e.Label != it.Label || e.Patient != it.Patient:
-			return nil, fmt.Errorf("data: manifest says %s is label %d of patient %q, the folder says label %d of %q: %w",
-				it.File, e.Label, e.Patient, it.Label, it.Patient, ErrArgument)
-		}
-		out[i] = e.Split
-	}
-	if len(m.Entries) != len(f.Items) {
-		have := make(map[string]bool, len(f.Items))
-		for _, it := range f.Items {
-			have[it.File] = true
-		}
-		for _, e := range m.Entries {
-			if !have[e.File] {
-				return nil, fmt.Errorf("data: manifest entry %s is not in folder %s (missing or skipped): %w", e.File, f.Dir, ErrArgument)
-			}
-		}
-	}
-	return out, nil
 }
 
 // PatientsBySplit returns, for each split name, its sorted patient ids.

@@ -4,7 +4,7 @@ import "github.com/gomlx/gomlx/ml/train"
 
 // Source is what self-supervised pretraining reads: unlabelled images of one shape,
 // served as endless, reproducible, shuffled batches. A Split held in memory is a Source;
-// so is a dataset streamed from disk.
+// so is a folder streamed from disk (data/stream's Stream).
 type Source interface {
 	// Len is the number of images in one epoch.
 	Len() int

@@ -1,6 +1,9 @@
 package data
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Split is one of a dataset's train, val or test parts, held in memory as in the file.
 type Split struct {
@@ -31,6 +34,16 @@ func (s *Split) Label(i int) int {
 		panic(fmt.Sprintf("data: Split.Label called on a split with %d labels per example; use LabelRow", s.LabelDim))
 	}
 	return int(s.Labels[i])
+}
+
+// IntLabels returns a single-label split's classes as ints, the form package
+// eval/metrics takes. It panics for multi-label splits, like Label.
+func (s *Split) IntLabels() []int {
+	out := make([]int, s.N)
+	for i := range out {
+		out[i] = s.Label(i)
+	}
+	return out
 }
 
 // LabelRow returns example i's LabelDim labels. It shares memory with the split.
@@ -84,4 +97,27 @@ func (s *Split) Subset(indices []int) *Split {
 		out.Labels = append(out.Labels, s.LabelRow(i)...)
 	}
 	return &out
+}
+
+// ConvertChannels returns a copy of s with c channels: grayscale to RGB replicates the
+// value, RGB to grayscale is the ITU-R BT.601 luma round(0.299 R + 0.587 G + 0.114 B).
+func ConvertChannels(s *Split, c int) (*Split, error) {
+	pixels := s.Height * s.Width
+	out := *s
+	out.Channels = c
+	out.Images = make([]uint8, s.N*pixels*c)
+	switch {
+	case s.Channels == 1 && c == 3:
+		for i, v := range s.Images[:s.N*pixels] {
+			out.Images[3*i], out.Images[3*i+1], out.Images[3*i+2] = v, v, v
+		}
+	case s.Channels == 3 && c == 1:
+		for i := range out.Images {
+			r, g, b := float64(s.Images[3*i]), float64(s.Images[3*i+1]), float64(s.Images[3*i+2])
+			out.Images[i] = uint8(math.Round(min(255, 0.299*r+0.587*g+0.114*b)))
+		}
+	default:
+		return nil, fmt.Errorf("data: cannot convert %d-channel images to %d channels (only grayscale↔RGB)", s.Channels, c)
+	}
+	return &out, nil
 }

@@ -5,15 +5,15 @@
 //  1. without -dir, it exports the embedded BreastMNIST (all 780 images) to a temporary
 //     folder as PNGs with a labels.csv (file,label,patient; one patient per image, the
 //     image's index, since BreastMNIST has no patient ids);
-//  2. loads the folder (data.LoadImageFolder with the CSV, resized to -size, bad files
-//     skipped and printed);
+//  2. loads the folder (folder.Load with the CSV, resized to -size, bad files skipped and
+//     printed);
 //  3. splits it by patient (70/10/20, stratified, seeded) into a manifest, or reads the
 //     one at -manifest when it exists, so a rerun uses the same splits;
-//  4. pretrains SimCLR (ssl.NewSimCLR) on the training images streamed from disk
-//     (data.OpenStream, bounded cache) with a narrow ResNet-18
-//     (models.ResNetFor(18, size).Width(8));
-//  5. trains a linear probe on the frozen features (supervised.LinearProbe) and prints
-//     the test AUC.
+//  4. pretrains SimCLR (ssl.NewSimCLR, from ssl.DefaultPretrainConfig) on the training
+//     images streamed from disk (stream.Open, bounded cache) with the -encoder network
+//     (default a narrow ResNet-18, "resnet18-w8");
+//  5. trains a linear probe on the frozen features (eval.LinearProbe) and prints the test
+//     AUC.
 //
 // For example:
 //
@@ -34,34 +34,55 @@ import (
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/data/folder"
+	"github.com/medssl/medssl/data/stream"
+	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/examples/internal/cli"
 	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/ssl"
-	"github.com/medssl/medssl/supervised"
 )
 
+// options are the command line's settings.
+type options struct {
+	dir, csvPath, manifest string
+	size                   int
+	rgb                    bool
+	epochs, probeEpochs    int
+	batch                  int
+	encoder                models.Encoder
+	seed                   int64
+	cacheMB                int
+	progress               bool
+}
+
 func main() {
-	dir := flag.String("dir", "", "image folder (default: the embedded BreastMNIST exported to a temporary folder)")
-	csvPath := flag.String("csv", "", "labels CSV (file,label[,patient]); default: class sub-folders, or the exported labels.csv")
-	size := flag.Int("size", 28, "image side after resizing")
-	rgb := flag.Bool("rgb", false, "decode as RGB instead of grayscale")
-	epochs := flag.Int("epochs", 5, "SimCLR pretraining epochs")
-	probeEpochs := flag.Int("probe-epochs", 50, "linear-probe epochs")
-	batch := flag.Int("batch", 64, "batch size")
-	width := flag.Int("width", 8, "ResNet-18 base width")
-	seed := flag.Int64("seed", 1, "seed of the split, initialisation and augmentation")
-	manifest := flag.String("manifest", "", "manifest file: read when it exists, else written (default: <dir>/manifest.json when -dir is a temporary export)")
-	cacheMB := flag.Int("cache-mb", 64, "streaming cache capacity in MB")
-	progress := flag.Bool("progress", true, "show progress bars")
+	var o options
+	flag.StringVar(&o.dir, "dir", "", "image folder (default: the embedded BreastMNIST exported to a temporary folder)")
+	flag.StringVar(&o.csvPath, "csv", "", "labels CSV (file,label[,patient]); default: class sub-folders, or the exported labels.csv")
+	flag.IntVar(&o.size, "size", 28, "image side after resizing")
+	flag.BoolVar(&o.rgb, "rgb", false, "decode as RGB instead of grayscale")
+	flag.IntVar(&o.epochs, "epochs", 5, "SimCLR pretraining epochs")
+	flag.IntVar(&o.probeEpochs, "probe-epochs", 50, "linear-probe epochs")
+	flag.IntVar(&o.batch, "batch", 64, "batch size")
+	encoderName := flag.String("encoder", "resnet18-w8", "encoder: resnet18|34|50[-w<width>] or vit-tiny|vit-small/<patch>")
+	flag.Int64Var(&o.seed, "seed", 1, "seed of the split, initialisation and augmentation")
+	flag.StringVar(&o.manifest, "manifest", "", "manifest file: read when it exists, else written (default: <dir>/manifest.json)")
+	flag.IntVar(&o.cacheMB, "cache-mb", 64, "streaming cache capacity in MB")
+	flag.BoolVar(&o.progress, "progress", true, "show progress bars")
 	flag.Parse()
-	if err := run(*dir, *csvPath, *manifest, *size, *rgb, *epochs, *probeEpochs, *batch, *width, *seed, *cacheMB, *progress); err != nil {
-		fmt.Fprintln(os.Stderr, "folder_simclr:", err)
-		os.Exit(1)
+	enc, err := cli.Encoder("encoder", *encoderName)
+	if err != nil {
+		cli.Fatal(err)
+	}
+	o.encoder = enc
+	if err := run(o); err != nil {
+		cli.Fatal(err)
 	}
 }
 
-func run(dir, csvPath, manifestPath string, size int, rgb bool, epochs, probeEpochs, batch, width int, seed int64, cacheMB int, progress bool) error {
+func run(o options) error {
 	start := time.Now()
-	if dir == "" {
+	if o.dir == "" {
 		tmp, err := os.MkdirTemp("", "folder_simclr")
 		if err != nil {
 			return err
@@ -70,21 +91,21 @@ func run(dir, csvPath, manifestPath string, size int, rgb bool, epochs, probeEpo
 		if err := exportBreastMNIST(tmp); err != nil {
 			return err
 		}
-		dir, csvPath = tmp, filepath.Join(tmp, "labels.csv")
+		o.dir, o.csvPath = tmp, filepath.Join(tmp, "labels.csv")
 		fmt.Printf("exported the embedded BreastMNIST to %s (PNGs + labels.csv)\n", tmp)
 	}
-	if manifestPath == "" {
-		manifestPath = filepath.Join(dir, "manifest.json")
+	if o.manifest == "" {
+		o.manifest = filepath.Join(o.dir, "manifest.json")
 	}
 
-	opts := []data.FolderOption{data.FolderImageSize(size, size), data.SkipBadFiles()}
-	if csvPath != "" {
-		opts = append(opts, data.FolderLabelsCSV(csvPath))
+	opts := []folder.Option{folder.ImageSize(o.size, o.size), folder.SkipBadFiles()}
+	if o.csvPath != "" {
+		opts = append(opts, folder.LabelsCSV(o.csvPath))
 	}
-	if rgb {
-		opts = append(opts, data.FolderRGB())
+	if o.rgb {
+		opts = append(opts, folder.RGB())
 	}
-	f, err := data.LoadImageFolder(dir, opts...)
+	f, err := folder.Load(o.dir, opts...)
 	if err != nil {
 		return err
 	}
@@ -93,18 +114,18 @@ func run(dir, csvPath, manifestPath string, size int, rgb bool, epochs, probeEpo
 		fmt.Printf("skipped %d bad files:\n%s", len(f.Skipped), f.Skipped)
 	}
 
-	m, err := data.LoadManifest(manifestPath)
+	m, err := data.LoadManifest(o.manifest)
 	switch {
 	case err == nil:
-		fmt.Printf("using manifest %s (seed %d)\n", manifestPath, m.Seed)
+		fmt.Printf("using manifest %s (seed %d)\n", o.manifest, m.Seed)
 	case errors.Is(err, fs.ErrNotExist):
-		if m, err = f.SplitByPatient(data.SplitFractions{Train: 0.7, Val: 0.1, Test: 0.2}, seed); err != nil {
+		if m, err = f.SplitByPatient(data.SplitFractions{Train: 0.7, Val: 0.1, Test: 0.2}, o.seed); err != nil {
 			return err
 		}
-		if err := data.WriteManifest(manifestPath, m); err != nil {
+		if err := data.WriteManifest(o.manifest, m); err != nil {
 			return err
 		}
-		fmt.Printf("wrote manifest %s\n", manifestPath)
+		fmt.Printf("wrote manifest %s\n", o.manifest)
 	default:
 		return err
 	}
@@ -112,15 +133,16 @@ func run(dir, csvPath, manifestPath string, size int, rgb bool, epochs, probeEpo
 	if err != nil {
 		return err
 	}
+	patients := m.PatientsBySplit()
 	fmt.Printf("patient-level split: train %d / val %d / test %d images (%d / %d / %d patients)\n",
-		ds.Train.N, ds.Val.N, ds.Test.N, len(m.PatientsBySplit()["train"]), len(m.PatientsBySplit()["val"]), len(m.PatientsBySplit()["test"]))
+		ds.Train.N, ds.Val.N, ds.Test.N, len(patients["train"]), len(patients["val"]), len(patients["test"]))
 
 	// Pretraining reads the training images from disk, as it would for a set larger than memory.
 	trainPart, err := f.Select(m, "train")
 	if err != nil {
 		return err
 	}
-	stream, err := data.OpenStream(trainPart, data.StreamCacheBytes(int64(cacheMB)<<20))
+	st, err := stream.Open(trainPart, stream.CacheBytes(int64(o.cacheMB)<<20))
 	if err != nil {
 		return err
 	}
@@ -128,35 +150,35 @@ func run(dir, csvPath, manifestPath string, size int, rgb bool, epochs, probeEpo
 	if err != nil {
 		return err
 	}
-	enc := models.ResNetFor(18, size).Width(width)
+	cfg := ssl.DefaultPretrainConfig()
+	cfg.Backend, cfg.Encoder, cfg.Method = backend, o.encoder, ssl.NewSimCLR()
+	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Progress = o.epochs, o.batch, o.seed, o.progress
 	t0 := time.Now()
-	pre, err := ssl.Pretrain(stream, ssl.PretrainConfig{
-		Backend: backend, Encoder: enc, Method: ssl.NewSimCLR(),
-		Epochs: epochs, BatchSize: batch, Seed: seed, Progress: progress,
-	})
+	pre, err := ssl.Pretrain(st, cfg)
 	if err != nil {
 		return err
 	}
-	st := stream.Stats()
+	stats := st.Stats()
 	fmt.Printf("SimCLR %s: %d steps, loss %.3f -> %.3f, %s; stream decoded %d files, cache peak %.1f MB of %d MB\n",
-		enc.Name(), pre.Steps, pre.Loss[0], pre.Loss[len(pre.Loss)-1], time.Since(t0).Round(time.Second),
-		st.Decoded, float64(st.CachePeakBytes)/(1<<20), cacheMB)
-	if bad := stream.Skipped(); len(bad) > len(f.Skipped) {
+		o.encoder.Name(), pre.Steps, pre.Loss[0], pre.Loss[len(pre.Loss)-1], time.Since(t0).Round(time.Second),
+		stats.Decoded, float64(stats.CachePeakBytes)/(1<<20), o.cacheMB)
+	if bad := st.Skipped(); len(bad) > len(f.Skipped) {
 		fmt.Printf("files that failed while streaming:\n%s", bad[len(f.Skipped):])
 	}
 
-	clf, err := supervised.LinearProbe(ds.Train, ds.Val, ds.NumClasses, pre.Store, supervised.Config{
-		Backend: backend, Encoder: enc, Epochs: probeEpochs, BatchSize: batch, Seed: seed, Progress: progress,
-	})
+	probeCfg := eval.DefaultProbeConfig()
+	probeCfg.Backend, probeCfg.Encoder = backend, o.encoder
+	probeCfg.Epochs, probeCfg.BatchSize, probeCfg.Seed, probeCfg.Progress = o.probeEpochs, o.batch, o.seed, o.progress
+	probe, err := eval.LinearProbe(ds.Train, ds.Val, ds.NumClasses, pre.Store, probeCfg)
 	if err != nil {
 		return err
 	}
-	res, err := clf.Evaluate(ds.Test)
+	res, err := probe.Evaluate(ds.Test)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("linear probe: best val AUC %.3f at epoch %d; test AUC %.3f, ACC %.3f (%s total)\n",
-		clf.BestValAUC, clf.BestEpoch, res.AUC, res.ACC, time.Since(start).Round(time.Second))
+		probe.Head.BestValAUC, probe.Head.BestEpoch, res.AUC, res.ACC, time.Since(start).Round(time.Second))
 	return nil
 }
 

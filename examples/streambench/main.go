@@ -1,4 +1,4 @@
-// Command streambench measures data.Stream: it writes N grayscale PNGs (real BreastMNIST
+// Command streambench measures stream.Stream (package data/stream): it writes N grayscale PNGs (real BreastMNIST
 // images, upscaled to -size and varied by flips and a brightness shift so files differ)
 // into class folders, then streams them for -epochs epochs of shuffled labelled batches
 // through a bounded cache, and reports images decoded per second, the process's resident
@@ -28,6 +28,9 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/data/folder"
+	"github.com/medssl/medssl/data/stream"
+	"github.com/medssl/medssl/examples/internal/cli"
 )
 
 func main() {
@@ -41,8 +44,7 @@ func main() {
 	epochs := flag.Int("epochs", 1, "epochs to stream")
 	flag.Parse()
 	if err := run(*n, *size, *cacheMB, *dir, *batch, *workers, *prefetch, *epochs); err != nil {
-		fmt.Fprintln(os.Stderr, "streambench:", err)
-		os.Exit(1)
+		cli.Fatal(err)
 	}
 }
 
@@ -66,13 +68,13 @@ func run(n, size, cacheMB int, dir string, batch, workers, prefetch, epochs int)
 	runtime.GC()
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	t0 = time.Now()
-	f, err := data.ScanImageFolder(dir, data.FolderImageSize(size, size))
+	f, err := folder.Scan(dir, folder.ImageSize(size, size))
 	if err != nil {
 		return err
 	}
 	fmt.Printf("scan (list + headers): %d images, %d classes, %s\n", len(f.Items), len(f.Classes), time.Since(t0).Round(time.Millisecond))
 	capacity := int64(cacheMB) << 20
-	st, err := data.OpenStream(f, data.StreamCacheBytes(capacity), data.StreamWorkers(workers), data.StreamPrefetch(prefetch))
+	st, err := stream.Open(f, stream.CacheBytes(capacity), stream.Workers(workers), stream.Prefetch(prefetch))
 	if err != nil {
 		return err
 	}

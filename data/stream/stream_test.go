@@ -1,4 +1,4 @@
-package data
+package stream
 
 import (
 	"errors"
@@ -13,16 +13,20 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/train"
+
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/data/folder"
+	"github.com/medssl/medssl/internal/testutil/foldertest"
 )
 
-// streamTestFolder writes n real BreastMNIST images as PNGs in class folders.
-func streamTestFolder(t testing.TB, n int) (string, *Split) {
-	s := folderTestSplit(t, n)
-	return folderWriteClasses(t, s, "png"), s
+// testFolder writes n real BreastMNIST images as PNGs in class folders.
+func testFolder(t testing.TB, n int) (string, *data.Split) {
+	s := foldertest.Split(t, n)
+	return foldertest.WriteClasses(t, s, "png"), s
 }
 
-// streamTake returns the flat inputs and labels of the first n batches of ds.
-func streamTake(t testing.TB, ds train.Dataset, n int) (images [][]float32, labels [][]int32) {
+// take returns the flat inputs and labels of the first n batches of ds.
+func take(t testing.TB, ds train.Dataset, n int) (images [][]float32, labels [][]int32) {
 	t.Helper()
 	for b, err := range ds.Iter() {
 		if err != nil {
@@ -42,21 +46,21 @@ func streamTake(t testing.TB, ds train.Dataset, n int) (images [][]float32, labe
 
 // The stream serves bit for bit the batches of the in-memory split of the same folder:
 // same shuffled order per epoch, same layout, same labels, with partial last batches.
-func TestStreamMatchesInMemory(t *testing.T) {
-	dir, _ := streamTestFolder(t, 50)
-	f, err := LoadImageFolder(dir)
+func TestMatchesInMemory(t *testing.T) {
+	dir, _ := testFolder(t, 50)
+	f, err := folder.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := OpenStream(f, StreamCacheBytes(20*(28*28+streamEntryOverhead)), StreamWorkers(3), StreamPrefetch(1))
+	st, err := Open(f, CacheBytes(20*(28*28+entryOverhead)), Workers(3), Prefetch(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem, err := NewBatches(f.Images, 16, WithShuffle(5))
+	mem, err := data.NewBatches(f.Images, 16, data.WithShuffle(5))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := st.Batches(16, WithShuffle(5))
+	sb, err := st.Batches(16, data.WithShuffle(5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +68,8 @@ func TestStreamMatchesInMemory(t *testing.T) {
 		t.Fatalf("steps per epoch %d, in memory %d", sb.StepsPerEpoch(), mem.StepsPerEpoch())
 	}
 	for epoch := range 2 {
-		wantImg, wantLbl := streamTake(t, mem, 100)
-		gotImg, gotLbl := streamTake(t, sb, 100)
+		wantImg, wantLbl := take(t, mem, 100)
+		gotImg, gotLbl := take(t, sb, 100)
 		if len(gotImg) != 4 || len(gotImg[3]) != 2*28*28 {
 			t.Fatalf("epoch %d: %d batches", epoch, len(gotImg))
 		}
@@ -73,22 +77,22 @@ func TestStreamMatchesInMemory(t *testing.T) {
 			t.Fatalf("epoch %d: streamed batches differ from in-memory ones", epoch)
 		}
 	}
-	// The pretraining source too: Stream.ImageBatches equals Split.ImageBatches.
+	// The pretraining source too: Stream.ImageBatches equals data.Split.ImageBatches.
 	want, _ := f.Images.ImageBatches(8, 9, 0)
 	got, err := st.ImageBatches(8, 9, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantImg, _ := streamTake(t, want, 15)
-	gotImg, gotLbl := streamTake(t, got, 15)
+	wantImg, _ := take(t, want, 15)
+	gotImg, gotLbl := take(t, got, 15)
 	if !reflect.DeepEqual(gotImg, wantImg) || len(gotLbl) != 0 {
 		t.Fatal("ImageBatches differ from the in-memory source's")
 	}
 }
 
-func TestStreamResumeAndDeterminism(t *testing.T) {
-	dir, _ := streamTestFolder(t, 30)
-	f, err := ScanImageFolder(dir)
+func TestResumeAndDeterminism(t *testing.T) {
+	dir, _ := testFolder(t, 30)
+	f, err := folder.Scan(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +100,7 @@ func TestStreamResumeAndDeterminism(t *testing.T) {
 		t.Fatalf("scan: %dx%dx%d, images loaded %v", f.Height, f.Width, f.Channels, f.Images != nil)
 	}
 	open := func() *Stream {
-		st, err := OpenStream(f, StreamCacheBytes(5000))
+		st, err := Open(f, CacheBytes(5000))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,20 +108,20 @@ func TestStreamResumeAndDeterminism(t *testing.T) {
 	}
 	// 7-image batches over 30 images cross epoch boundaries.
 	full, _ := open().ImageBatches(7, 3, 0)
-	all, _ := streamTake(t, full, 12)
+	all, _ := take(t, full, 12)
 	again, _ := open().ImageBatches(7, 3, 0)
-	same, _ := streamTake(t, again, 12)
+	same, _ := take(t, again, 12)
 	if !reflect.DeepEqual(all, same) {
 		t.Fatal("two streams with the same seed differ")
 	}
 	other, _ := open().ImageBatches(7, 4, 0)
-	diff, _ := streamTake(t, other, 12)
+	diff, _ := take(t, other, 12)
 	if reflect.DeepEqual(all, diff) {
 		t.Fatal("another seed gives the same stream")
 	}
 	// Stopping an endless stream early stops its goroutines.
 	before := runtime.NumGoroutine()
-	streamTake(t, full, 2)
+	take(t, full, 2)
 	// The runtime's finalizer and cleanup goroutines (tensors have finalizers) count while
 	// they run, so give them a moment; a leaked worker never exits.
 	after := runtime.NumGoroutine()
@@ -133,28 +137,28 @@ func TestStreamResumeAndDeterminism(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := streamTake(t, resumed, 12-skip)
+		got, _ := take(t, resumed, 12-skip)
 		if !reflect.DeepEqual(got, all[skip:]) {
 			t.Fatalf("resumed at %d differs from the uninterrupted stream", skip)
 		}
 	}
 }
 
-func TestStreamCacheBounded(t *testing.T) {
-	dir, _ := streamTestFolder(t, 60)
-	f, err := ScanImageFolder(dir)
+func TestCacheBounded(t *testing.T) {
+	dir, _ := testFolder(t, 60)
+	f, err := folder.Scan(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry := int64(28*28 + streamEntryOverhead)
+	entry := int64(28*28 + entryOverhead)
 	capacity := 10*entry + entry/2 // room for 10 images
-	st, err := OpenStream(f, StreamCacheBytes(capacity))
+	st, err := Open(f, CacheBytes(capacity))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, _ := st.Batches(8, WithShuffle(1))
+	sb, _ := st.Batches(8, data.WithShuffle(1))
 	for range 3 {
-		streamTake(t, sb, 100)
+		take(t, sb, 100)
 		if s := st.Stats(); s.CacheBytes > capacity || s.CachePeakBytes > capacity || s.CacheEntries > 10 {
 			t.Fatalf("cache over capacity: %+v", s)
 		}
@@ -166,38 +170,38 @@ func TestStreamCacheBounded(t *testing.T) {
 	}
 
 	// A cache holding everything decodes every file once, however many epochs.
-	st, _ = OpenStream(f, StreamCacheBytes(1<<20))
-	sb, _ = st.Batches(8, WithShuffle(1))
+	st, _ = Open(f, CacheBytes(1<<20))
+	sb, _ = st.Batches(8, data.WithShuffle(1))
 	for range 3 {
-		streamTake(t, sb, 100)
+		take(t, sb, 100)
 	}
 	if s := st.Stats(); s.Decoded != 60 || s.Hits != 120 || s.CacheEntries != 60 || s.CacheBytes != 60*entry || s.Evictions != 0 {
 		t.Fatalf("large cache stats %+v", s)
 	}
 	// No cache at all still streams.
-	st, _ = OpenStream(f, StreamCacheBytes(0))
+	st, _ = Open(f, CacheBytes(0))
 	sb, _ = st.Batches(8)
-	if imgs, _ := streamTake(t, sb, 100); len(imgs) != 8 || st.Stats().CachePeakBytes != 0 || st.Stats().Decoded != 60 {
+	if imgs, _ := take(t, sb, 100); len(imgs) != 8 || st.Stats().CachePeakBytes != 0 || st.Stats().Decoded != 60 {
 		t.Fatalf("no cache: %d batches, %+v", len(imgs), st.Stats())
 	}
 }
 
 // A file whose header is fine but whose pixels are truncated is found only while
 // streaming: an error naming it, or with SkipBadFiles a report and a substitute.
-func TestStreamBadFile(t *testing.T) {
-	dir, s := streamTestFolder(t, 20)
-	victim := fmt.Sprintf("%s/img%04d.png", folderTestClasses[s.Label(3)], 3)
+func TestBadFile(t *testing.T) {
+	dir, s := testFolder(t, 20)
+	victim := fmt.Sprintf("%s/img%04d.png", foldertest.Classes[s.Label(3)], 3)
 	b, err := os.ReadFile(filepath.Join(dir, victim))
 	if err != nil {
 		t.Fatal(err)
 	}
-	folderWrite(t, dir, victim, b[:len(b)-40])
+	foldertest.Write(t, dir, victim, b[:len(b)-40])
 
-	f, err := ScanImageFolder(dir)
+	f, err := folder.Scan(dir)
 	if err != nil || len(f.Items) != 20 {
 		t.Fatalf("scan: %v", err)
 	}
-	st, _ := OpenStream(f)
+	st, _ := Open(f)
 	sb, _ := st.Batches(20)
 	var iterErr error
 	for _, err := range sb.Iter() {
@@ -206,19 +210,19 @@ func TestStreamBadFile(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(iterErr, ErrFormat) || !strings.Contains(fmt.Sprint(iterErr), victim) {
-		t.Fatalf("error %v, want ErrFormat naming %s", iterErr, victim)
+	if !errors.Is(iterErr, data.ErrFormat) || !strings.Contains(fmt.Sprint(iterErr), victim) {
+		t.Fatalf("error %v, want data.ErrFormat naming %s", iterErr, victim)
 	}
 
-	f, _ = ScanImageFolder(dir, SkipBadFiles())
-	st, _ = OpenStream(f)
+	f, _ = folder.Scan(dir, folder.SkipBadFiles())
+	st, _ = Open(f)
 	sb, _ = st.Batches(20)
-	imgs, labels := streamTake(t, sb, 1)
+	imgs, labels := take(t, sb, 1)
 	if len(imgs) != 1 || len(labels[0]) != 20 {
 		t.Fatalf("skip mode: %d batches", len(imgs))
 	}
 	skipped := st.Skipped()
-	if len(skipped) != 1 || skipped[0].File != victim || !errors.Is(skipped[0].Err, ErrFormat) {
+	if len(skipped) != 1 || skipped[0].File != victim || !errors.Is(skipped[0].Err, data.ErrFormat) {
 		t.Fatalf("skipped %v, want %s", skipped, victim)
 	}
 	// The victim's slot holds the next file in folder order.
@@ -243,19 +247,19 @@ func TestStreamBadFile(t *testing.T) {
 	}
 }
 
-func TestStreamArguments(t *testing.T) {
-	dir, _ := streamTestFolder(t, 5)
-	f, _ := ScanImageFolder(dir)
-	for _, opts := range [][]StreamOption{{StreamCacheBytes(-1)}, {StreamWorkers(0)}, {StreamPrefetch(-1)}} {
-		if _, err := OpenStream(f, opts...); !errors.Is(err, ErrArgument) {
-			t.Errorf("error %v, want ErrArgument", err)
+func TestArguments(t *testing.T) {
+	dir, _ := testFolder(t, 5)
+	f, _ := folder.Scan(dir)
+	for _, opts := range [][]Option{{CacheBytes(-1)}, {Workers(0)}, {Prefetch(-1)}} {
+		if _, err := Open(f, opts...); !errors.Is(err, data.ErrArgument) {
+			t.Errorf("error %v, want data.ErrArgument", err)
 		}
 	}
-	st, _ := OpenStream(f)
-	if _, err := st.ImageBatches(6, 1, 0); !errors.Is(err, ErrArgument) {
+	st, _ := Open(f)
+	if _, err := st.ImageBatches(6, 1, 0); !errors.Is(err, data.ErrArgument) {
 		t.Errorf("batch larger than the stream: %v", err)
 	}
-	if _, err := OpenStream(nil); !errors.Is(err, ErrArgument) {
+	if _, err := Open(nil); !errors.Is(err, data.ErrArgument) {
 		t.Errorf("nil folder: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package data_test
+package folder_test
 
 import (
 	"fmt"
@@ -8,12 +8,13 @@ import (
 	"path/filepath"
 
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/data/folder"
 )
 
 // A folder with one sub-folder per class, loaded into memory, split by patient (here the
 // patient id is the file name's first letter) and cut into the train/val/test Splits that
 // every protocol takes.
-func ExampleLoadImageFolder() {
+func ExampleLoad() {
 	dir, _ := os.MkdirTemp("", "folder")
 	defer os.RemoveAll(dir)
 	for i, name := range []string{"benign/a1.png", "benign/a2.png", "benign/b1.png", "benign/c1.png",
@@ -25,8 +26,8 @@ func ExampleLoadImageFolder() {
 		png.Encode(fh, img)
 		fh.Close()
 	}
-	f, err := data.LoadImageFolder(dir, data.FolderImageSize(8, 8),
-		data.FolderPatients(func(file string) string { return filepath.Base(file)[:1] }))
+	f, err := folder.Load(dir, folder.ImageSize(8, 8),
+		folder.Patients(func(file string) string { return filepath.Base(file)[:1] }))
 	if err != nil {
 		fmt.Println(err)
 		return

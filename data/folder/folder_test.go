@@ -1,4 +1,4 @@
-package data
+package folder
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,86 +15,18 @@ import (
 
 	"github.com/disintegration/imaging"
 
-	"github.com/medssl/medssl/internal/testdata"
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/internal/testutil/foldertest"
 )
 
-// folderTestClasses names BreastMNIST's labels 0 and 1; sorted, they keep that order.
-var folderTestClasses = []string{"malignant", "normal_benign"}
-
-// folderTestSplit returns the first n real BreastMNIST training images.
-func folderTestSplit(t testing.TB, n int) *Split {
-	t.Helper()
-	d, err := LoadMedMNIST(testdata.Path(t, "breastmnist.npz"))
+func TestLoadPNGExact(t *testing.T) {
+	s := foldertest.Split(t, 80)
+	dir := foldertest.WriteClasses(t, s, "png")
+	f, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.Train.Subset(allIndices(n))
-}
-
-// folderGray returns example i of s as an image.Gray.
-func folderGray(s *Split, i int) *image.Gray {
-	return &image.Gray{Pix: append([]uint8(nil), s.Image(i)...), Stride: s.Width, Rect: image.Rect(0, 0, s.Width, s.Height)}
-}
-
-// folderEncode encodes img as PNG or JPEG (quality 95).
-func folderEncode(t testing.TB, img image.Image, format string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	var err error
-	if format == "png" {
-		err = png.Encode(&buf, img)
-	} else {
-		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// folderWrite writes b to dir/rel, creating folders.
-func folderWrite(t testing.TB, dir, rel string, b []byte) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// folderWriteClasses writes every image of s as <class>/img<index>.<ext> and returns the
-// folder.
-func folderWriteClasses(t testing.TB, s *Split, format string) string {
-	t.Helper()
-	dir := t.TempDir()
-	ext := map[string]string{"png": "png", "jpeg": "jpg"}[format]
-	for i := range s.N {
-		folderWrite(t, dir, fmt.Sprintf("%s/img%04d.%s", folderTestClasses[s.Label(i)], i, ext), folderEncode(t, folderGray(s, i), format))
-	}
-	return dir
-}
-
-// folderIndexOf parses the example index from a file name "…img0042.png".
-func folderIndexOf(t testing.TB, file string) int {
-	t.Helper()
-	var i int
-	base := file[strings.LastIndex(file, "img"):]
-	if _, err := fmt.Sscanf(base, "img%04d", &i); err != nil {
-		t.Fatalf("file %s: %v", file, err)
-	}
-	return i
-}
-
-func TestLoadImageFolderPNGExact(t *testing.T) {
-	s := folderTestSplit(t, 80)
-	dir := folderWriteClasses(t, s, "png")
-	f, err := LoadImageFolder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(f.Classes) != fmt.Sprint(folderTestClasses) || f.Task() != Binary || f.NumClasses() != 2 {
+	if fmt.Sprint(f.Classes) != fmt.Sprint(foldertest.Classes) || f.Task() != data.Binary || f.NumClasses() != 2 {
 		t.Fatalf("classes %v task %v", f.Classes, f.Task())
 	}
 	got := f.Images
@@ -103,7 +34,7 @@ func TestLoadImageFolderPNGExact(t *testing.T) {
 		t.Fatalf("split %d %dx%dx%d, skipped %v", got.N, got.Height, got.Width, got.Channels, f.Skipped)
 	}
 	for k, it := range f.Items {
-		i := folderIndexOf(t, it.File)
+		i := foldertest.IndexOf(t, it.File)
 		if !bytes.Equal(got.Image(k), s.Image(i)) {
 			t.Fatalf("%s: pixels differ from the original", it.File)
 		}
@@ -126,10 +57,10 @@ func TestLoadImageFolderPNGExact(t *testing.T) {
 // the low frequencies that carry most of the energy (IJG table scaled by 0.1), so the
 // mean absolute error must stay well below 2 levels; isolated pixels near sharp edges
 // (speckle) may be off by more, which a max bound of 24 (10% of the range) allows.
-func TestLoadImageFolderJPEG(t *testing.T) {
-	s := folderTestSplit(t, 40)
-	dir := folderWriteClasses(t, s, "jpeg")
-	f, err := LoadImageFolder(dir)
+func TestLoadJPEG(t *testing.T) {
+	s := foldertest.Split(t, 40)
+	dir := foldertest.WriteClasses(t, s, "jpeg")
+	f, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +81,7 @@ func TestLoadImageFolderJPEG(t *testing.T) {
 				t.Fatalf("%s pixel %d: loader differs from image/jpeg", it.File, j)
 			}
 		}
-		orig := s.Image(folderIndexOf(t, it.File))
+		orig := s.Image(foldertest.IndexOf(t, it.File))
 		for j, v := range f.Images.Image(k) {
 			d := math.Abs(float64(v) - float64(orig[j]))
 			sumAbs, n, maxAbs = sumAbs+d, n+1, max(maxAbs, d)
@@ -162,21 +93,21 @@ func TestLoadImageFolderJPEG(t *testing.T) {
 	}
 }
 
-func TestLoadImageFolderCSV(t *testing.T) {
-	s := folderTestSplit(t, 30)
+func TestLoadCSV(t *testing.T) {
+	s := foldertest.Split(t, 30)
 	dir := t.TempDir()
 	var named, numeric strings.Builder
 	named.WriteString("file,label,patient\n")
 	for i := range s.N {
 		file := fmt.Sprintf("flat/img%04d.png", i)
-		folderWrite(t, dir, file, folderEncode(t, folderGray(s, i), "png"))
+		foldertest.Write(t, dir, file, foldertest.Encode(t, foldertest.Gray(s, i), "png"))
 		fmt.Fprintf(&named, "%s,%s,P%d\n", file, []string{"malignant", "benign"}[s.Label(i)], i/3)
 		fmt.Fprintf(&numeric, "%s,%d\n", file, s.Label(i))
 	}
-	folderWrite(t, dir, "named.csv", []byte(named.String()))
-	folderWrite(t, dir, "numeric.csv", []byte(numeric.String()))
+	foldertest.Write(t, dir, "named.csv", []byte(named.String()))
+	foldertest.Write(t, dir, "numeric.csv", []byte(numeric.String()))
 
-	f, err := LoadImageFolder(dir, FolderLabelsCSV(filepath.Join(dir, "named.csv")))
+	f, err := Load(dir, LabelsCSV(filepath.Join(dir, "named.csv")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,13 +116,13 @@ func TestLoadImageFolderCSV(t *testing.T) {
 		t.Fatalf("classes %v, %d images", f.Classes, f.Images.N)
 	}
 	for k, it := range f.Items {
-		i := folderIndexOf(t, it.File)
+		i := foldertest.IndexOf(t, it.File)
 		if it.Label != 1-s.Label(i) || it.Patient != fmt.Sprintf("P%d", i/3) || !bytes.Equal(f.Images.Image(k), s.Image(i)) {
 			t.Fatalf("%s: label %d patient %q", it.File, it.Label, it.Patient)
 		}
 	}
 
-	f, err = LoadImageFolder(dir, FolderLabelsCSV(filepath.Join(dir, "numeric.csv")))
+	f, err = Load(dir, LabelsCSV(filepath.Join(dir, "numeric.csv")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,23 +130,23 @@ func TestLoadImageFolderCSV(t *testing.T) {
 		t.Fatalf("classes %v", f.Classes)
 	}
 	for k, it := range f.Items {
-		i := folderIndexOf(t, it.File)
+		i := foldertest.IndexOf(t, it.File)
 		if it.Label != s.Label(i) || f.Images.Label(k) != s.Label(i) || it.Patient != it.File {
 			t.Fatalf("%s: label %d patient %q", it.File, it.Label, it.Patient)
 		}
 	}
 }
 
-func TestFolderParseCSV(t *testing.T) {
-	items, classes, err := folderParseCSV(strings.NewReader("Path, Patient ,Class\na.png,p1,3\nb.jpg,p2,0\n\n"), "x.csv")
+func TestParseCSV(t *testing.T) {
+	items, classes, err := parseCSV(strings.NewReader("Path, Patient ,Class\na.png,p1,3\nb.jpg,p2,0\n\n"), "x.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []FolderItem{{"a.png", 3, "p1"}, {"b.jpg", 0, "p2"}}
+	want := []data.Item{{File: "a.png", Label: 3, Patient: "p1"}, {File: "b.jpg", Label: 0, Patient: "p2"}}
 	if fmt.Sprint(items) != fmt.Sprint(want) || fmt.Sprint(classes) != "[0 1 2 3]" {
 		t.Fatalf("items %v classes %v", items, classes)
 	}
-	items, _, err = folderParseCSV(strings.NewReader("\ufefffile,label\na.png,1\n"), "bom.csv")
+	items, _, err = parseCSV(strings.NewReader("\ufefffile,label\na.png,1\n"), "bom.csv")
 	if err != nil || len(items) != 1 || items[0].File != "a.png" {
 		t.Fatalf("CSV with a byte-order mark: %v %v", items, err)
 	}
@@ -227,15 +158,15 @@ func TestFolderParseCSV(t *testing.T) {
 		{"a.png,-1\n", "label -1"},
 		{"a.png,\"x\n", "CSV"},
 	} {
-		_, _, err := folderParseCSV(strings.NewReader(tc.csv), "labels.csv")
+		_, _, err := parseCSV(strings.NewReader(tc.csv), "labels.csv")
 		if err == nil || !strings.Contains(err.Error(), "labels.csv") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one naming labels.csv and %q", tc.csv, err, tc.want)
 		}
 	}
 }
 
-// folderColour makes a colour version of example i: R = p, G = 255 - p, B = p / 2.
-func folderColour(s *Split, i int) *image.NRGBA {
+// colour makes a colour version of example i: R = p, G = 255 - p, B = p / 2.
+func colour(s *data.Split, i int) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, s.Width, s.Height))
 	for j, p := range s.Image(i) {
 		copy(img.Pix[4*j:], []uint8{p, 255 - p, p / 2, 255})
@@ -243,25 +174,25 @@ func folderColour(s *Split, i int) *image.NRGBA {
 	return img
 }
 
-func TestLoadImageFolderColourAndPalette(t *testing.T) {
-	s := folderTestSplit(t, 12)
+func TestLoadColourAndPalette(t *testing.T) {
+	s := foldertest.Split(t, 12)
 	dir := t.TempDir()
 	grays := make(color.Palette, 256)
 	for i := range grays {
 		grays[i] = color.Gray{uint8(i)}
 	}
 	for i := range s.N {
-		name := folderTestClasses[s.Label(i)]
-		folderWrite(t, dir, fmt.Sprintf("%s/img%04d.png", name, i), folderEncode(t, folderColour(s, i), "png"))
+		name := foldertest.Classes[s.Label(i)]
+		foldertest.Write(t, dir, fmt.Sprintf("%s/img%04d.png", name, i), foldertest.Encode(t, colour(s, i), "png"))
 		pal := image.NewPaletted(image.Rect(0, 0, s.Width, s.Height), grays)
 		copy(pal.Pix, s.Image(i))
-		folderWrite(t, dir, fmt.Sprintf("%s/pal/img%04d.png", name, i), folderEncode(t, pal, "png"))
+		foldertest.Write(t, dir, fmt.Sprintf("%s/pal/img%04d.png", name, i), foldertest.Encode(t, pal, "png"))
 	}
-	rgb, err := LoadImageFolder(dir, FolderRGB())
+	rgb, err := Load(dir, RGB())
 	if err != nil {
 		t.Fatal(err)
 	}
-	gray, err := LoadImageFolder(dir)
+	gray, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +200,7 @@ func TestLoadImageFolderColourAndPalette(t *testing.T) {
 		t.Fatalf("channels %d/%d, %d images", rgb.Images.Channels, gray.Images.Channels, rgb.Images.N)
 	}
 	for k, it := range rgb.Items {
-		orig := s.Image(folderIndexOf(t, it.File))
+		orig := s.Image(foldertest.IndexOf(t, it.File))
 		paletted := strings.Contains(it.File, "/pal/")
 		for j, p := range orig {
 			r, g, b := p, 255-p, p/2
@@ -286,8 +217,8 @@ func TestLoadImageFolderColourAndPalette(t *testing.T) {
 	}
 }
 
-func TestLoadImageFolder16Bit(t *testing.T) {
-	s := folderTestSplit(t, 10)
+func TestLoad16Bit(t *testing.T) {
+	s := foldertest.Split(t, 10)
 	dir := t.TempDir()
 	vals := make([][]uint16, s.N)
 	for i := range s.N {
@@ -297,19 +228,19 @@ func TestLoadImageFolder16Bit(t *testing.T) {
 			vals[i][j] = uint16(p)*200 + 1000
 			img.SetGray16(j%s.Width, j/s.Width, color.Gray16{vals[i][j]})
 		}
-		folderWrite(t, dir, fmt.Sprintf("%s/img%04d.png", folderTestClasses[s.Label(i)], i), folderEncode(t, img, "png"))
+		foldertest.Write(t, dir, fmt.Sprintf("%s/img%04d.png", foldertest.Classes[s.Label(i)], i), foldertest.Encode(t, img, "png"))
 	}
 	// A fixed window [1000, 52000] maps 200 p + 1000 back to p exactly.
-	fixed, err := LoadImageFolder(dir, Folder16BitRange(1000, 52000))
+	fixed, err := Load(dir, Range16Bit(1000, 52000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stretched, err := LoadImageFolder(dir)
+	stretched, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, it := range fixed.Items {
-		i := folderIndexOf(t, it.File)
+		i := foldertest.IndexOf(t, it.File)
 		if !bytes.Equal(fixed.Images.Image(k), s.Image(i)) {
 			t.Fatalf("%s: fixed window does not give back the 8-bit image", it.File)
 		}
@@ -326,10 +257,10 @@ func TestLoadImageFolder16Bit(t *testing.T) {
 	}
 }
 
-func TestLoadImageFolderResize(t *testing.T) {
-	s := folderTestSplit(t, 6)
-	dir := folderWriteClasses(t, s, "png")
-	f, err := LoadImageFolder(dir, FolderImageSize(14, 20))
+func TestLoadResize(t *testing.T) {
+	s := foldertest.Split(t, 6)
+	dir := foldertest.WriteClasses(t, s, "png")
+	f, err := Load(dir, ImageSize(14, 20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +268,7 @@ func TestLoadImageFolderResize(t *testing.T) {
 		t.Fatalf("resized to %dx%d", f.Images.Height, f.Images.Width)
 	}
 	for k, it := range f.Items {
-		ref := imaging.Resize(folderGray(s, folderIndexOf(t, it.File)), 20, 14, imaging.Linear)
+		ref := imaging.Resize(foldertest.Gray(s, foldertest.IndexOf(t, it.File)), 20, 14, imaging.Linear)
 		for j, v := range f.Images.Image(k) {
 			if ref.Pix[4*j] != v {
 				t.Fatalf("%s pixel %d: %d, imaging gives %d", it.File, j, v, ref.Pix[4*j])
@@ -349,8 +280,8 @@ func TestLoadImageFolderResize(t *testing.T) {
 	for i := range flat.Pix {
 		flat.Pix[i] = 77
 	}
-	cfg, _ := newFolderConfig(nil)
-	out, err := cfg.decode(folderEncode(t, flat, "png"), "flat.png", 4, 5)
+	cfg, _ := newConfig(nil)
+	out, err := cfg.decode(foldertest.Encode(t, flat, "png"), "flat.png", 4, 5)
 	if err != nil || len(out) != 20 {
 		t.Fatalf("decode: %v, %d bytes", err, len(out))
 	}
@@ -361,49 +292,49 @@ func TestLoadImageFolderResize(t *testing.T) {
 	}
 }
 
-// folderWriteBad adds to dir a truncated PNG, a garbage .png, a text file and a too-large
+// writeBad adds to dir a truncated PNG, a garbage .png, a text file and a too-large
 // image in the class folders, and returns their names and sentinels.
-func folderWriteBad(t testing.TB, dir string, s *Split) map[string]error {
+func writeBad(t testing.TB, dir string, s *data.Split) map[string]error {
 	t.Helper()
-	good := folderEncode(t, folderGray(s, 0), "png")
-	big := folderEncode(t, image.NewGray(image.Rect(0, 0, 300, 300)), "png")
+	good := foldertest.Encode(t, foldertest.Gray(s, 0), "png")
+	big := foldertest.Encode(t, image.NewGray(image.Rect(0, 0, 300, 300)), "png")
 	bad := map[string]error{
-		"malignant/truncated.png": ErrFormat,
-		"malignant/garbage.png":   ErrUnsupported,
-		"normal_benign/notes.txt": ErrUnsupported,
-		"normal_benign/huge.png":  ErrShape,
+		"malignant/truncated.png": data.ErrFormat,
+		"malignant/garbage.png":   data.ErrUnsupported,
+		"normal_benign/notes.txt": data.ErrUnsupported,
+		"normal_benign/huge.png":  data.ErrShape,
 	}
-	folderWrite(t, dir, "malignant/truncated.png", good[:len(good)*2/3])
-	folderWrite(t, dir, "malignant/garbage.png", []byte("this is not an image at all"))
-	folderWrite(t, dir, "normal_benign/notes.txt", []byte("hello"))
-	folderWrite(t, dir, "normal_benign/huge.png", big)
+	foldertest.Write(t, dir, "malignant/truncated.png", good[:len(good)*2/3])
+	foldertest.Write(t, dir, "malignant/garbage.png", []byte("this is not an image at all"))
+	foldertest.Write(t, dir, "normal_benign/notes.txt", []byte("hello"))
+	foldertest.Write(t, dir, "normal_benign/huge.png", big)
 	return bad
 }
 
-func TestLoadImageFolderBadFiles(t *testing.T) {
-	s := folderTestSplit(t, 20)
-	dir := folderWriteClasses(t, s, "png")
-	bad := folderWriteBad(t, dir, s)
-	limit := FolderMaxPixels(200 * 200)
+func TestLoadBadFiles(t *testing.T) {
+	s := foldertest.Split(t, 20)
+	dir := foldertest.WriteClasses(t, s, "png")
+	bad := writeBad(t, dir, s)
+	limit := MaxPixels(200 * 200)
 
-	_, err := LoadImageFolder(dir, limit)
-	var fe *FileError
+	_, err := Load(dir, limit)
+	var fe *data.FileError
 	if !errors.As(err, &fe) || bad[fe.File] == nil || !errors.Is(err, bad[fe.File]) || !strings.Contains(err.Error(), fe.File) {
 		t.Fatalf("error %v, want a FileError naming one of the bad files", err)
 	}
 	// Each bad file alone is an error naming it, with its sentinel.
 	for file, kind := range bad {
 		one := t.TempDir()
-		folderWrite(t, one, "malignant/ok.png", folderEncode(t, folderGray(s, 0), "png"))
+		foldertest.Write(t, one, "malignant/ok.png", foldertest.Encode(t, foldertest.Gray(s, 0), "png"))
 		b, _ := os.ReadFile(filepath.Join(dir, file))
-		folderWrite(t, one, file, b)
-		_, err := LoadImageFolder(one, limit)
+		foldertest.Write(t, one, file, b)
+		_, err := Load(one, limit)
 		if !errors.Is(err, kind) || !strings.Contains(err.Error(), file) {
 			t.Errorf("%s: error %v, want %v naming the file", file, err, kind)
 		}
 	}
 
-	f, err := LoadImageFolder(dir, limit, SkipBadFiles())
+	f, err := Load(dir, limit, SkipBadFiles())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,53 +342,104 @@ func TestLoadImageFolderBadFiles(t *testing.T) {
 		t.Fatalf("%d images, %d skipped (%v), want %d and %d", f.Images.N, len(f.Skipped), f.Skipped, s.N, len(bad))
 	}
 	for _, b := range f.Skipped {
-		if !errors.Is(b.Err, bad[b.File]) || !strings.Contains(f.Skipped.String(), b.File+": data: "+b.File) {
+		if !errors.Is(b.Err, bad[b.File]) || !strings.Contains(f.Skipped.String(), b.File+": folder: "+b.File) {
 			t.Errorf("skipped %s: %v", b.File, b.Err)
 		}
 	}
 	t.Logf("skip report:\n%s", f.Skipped)
 
-	// A CSV naming a missing file: ErrRead, or skipped.
-	folderWrite(t, dir, "labels.csv", []byte(folderTestClasses[s.Label(0)]+"/img0000.png,0\nmissing.png,1\n"))
-	if _, err := LoadImageFolder(dir, FolderLabelsCSV(filepath.Join(dir, "labels.csv"))); !errors.Is(err, ErrRead) || !strings.Contains(err.Error(), "missing.png") {
+	// A CSV naming a missing file: data.ErrRead, or skipped.
+	foldertest.Write(t, dir, "labels.csv", []byte(foldertest.Classes[s.Label(0)]+"/img0000.png,0\nmissing.png,1\n"))
+	if _, err := Load(dir, LabelsCSV(filepath.Join(dir, "labels.csv"))); !errors.Is(err, data.ErrRead) || !strings.Contains(err.Error(), "missing.png") {
 		t.Fatalf("missing file: %v", err)
 	}
 }
 
-func TestLoadImageFolderArguments(t *testing.T) {
+func TestLoadArguments(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
-		opts []FolderOption
+		opts []Option
 		want string
 	}{
 		{nil, "no class sub-folders"},
-		{[]FolderOption{FolderImageSize(0, 3)}, "FolderImageSize"},
-		{[]FolderOption{Folder16BitRange(5, 5)}, "Folder16BitRange"},
-		{[]FolderOption{FolderWorkers(0)}, "FolderWorkers"},
-		{[]FolderOption{FolderUnlabelled()}, "no readable images"},
-		{[]FolderOption{FolderLabelsCSV(filepath.Join(dir, "none.csv"))}, "none.csv"},
+		{[]Option{ImageSize(0, 3)}, "ImageSize"},
+		{[]Option{Range16Bit(5, 5)}, "Range16Bit"},
+		{[]Option{Workers(0)}, "Workers"},
+		{[]Option{Unlabelled()}, "no readable images"},
+		{[]Option{LabelsCSV(filepath.Join(dir, "none.csv"))}, "none.csv"},
 	} {
-		_, err := LoadImageFolder(dir, tc.opts...)
-		if err == nil || !strings.HasPrefix(err.Error(), "data: ") || !strings.Contains(err.Error(), tc.want) {
+		_, err := Load(dir, tc.opts...)
+		if err == nil || !strings.HasPrefix(err.Error(), "folder: ") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want one mentioning %q", err, tc.want)
 		}
 	}
 }
 
-func TestFolderUnlabelledAndPatients(t *testing.T) {
-	s := folderTestSplit(t, 9)
+func TestUnlabelledAndPatients(t *testing.T) {
+	s := foldertest.Split(t, 9)
 	dir := t.TempDir()
 	for i := range s.N {
-		folderWrite(t, dir, fmt.Sprintf("p%d/img%04d.png", i/3, i), folderEncode(t, folderGray(s, i), "png"))
+		foldertest.Write(t, dir, fmt.Sprintf("p%d/img%04d.png", i/3, i), foldertest.Encode(t, foldertest.Gray(s, i), "png"))
 	}
-	f, err := LoadImageFolder(dir, FolderUnlabelled(), FolderPatients(func(file string) string { return strings.Split(file, "/")[0] }))
+	f, err := Load(dir, Unlabelled(), Patients(func(file string) string { return strings.Split(file, "/")[0] }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, it := range f.Items {
-		i := folderIndexOf(t, it.File)
+		i := foldertest.IndexOf(t, it.File)
 		if it.Label != 0 || it.Patient != fmt.Sprintf("p%d", i/3) || !bytes.Equal(f.Images.Image(k), s.Image(i)) {
 			t.Fatalf("%+v", it)
 		}
+	}
+}
+
+// Decode gives, for a scanned folder, the images Load holds; SkipsBadFiles tells readers
+// what to do with the files that fail.
+func TestDecode(t *testing.T) {
+	s := foldertest.Split(t, 8)
+	dir := foldertest.WriteClasses(t, s, "png")
+	loaded, err := Load(dir, ImageSize(14, 14))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanned, err := Scan(dir, ImageSize(14, 14), SkipBadFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scanned.Images != nil || loaded.SkipsBadFiles() || !scanned.SkipsBadFiles() {
+		t.Fatalf("scan loaded images %v, skips bad files %v/%v", scanned.Images != nil, loaded.SkipsBadFiles(), scanned.SkipsBadFiles())
+	}
+	for i := range scanned.Items {
+		pix, err := scanned.Decode(i)
+		if err != nil || !bytes.Equal(pix, loaded.Images.Image(i)) {
+			t.Fatalf("Decode(%d): %v, or pixels differ from Load's", i, err)
+		}
+	}
+	for _, i := range []int{-1, len(scanned.Items)} {
+		if _, err := scanned.Decode(i); !errors.Is(err, data.ErrArgument) || !strings.HasPrefix(err.Error(), "folder: ") {
+			t.Errorf("Decode(%d): %v, want data.ErrArgument", i, err)
+		}
+	}
+	// A file removed after the scan is an error naming it, skip mode or not.
+	victim := scanned.Items[2].File
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(victim))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scanned.Decode(2); !errors.Is(err, data.ErrRead) || !strings.HasPrefix(err.Error(), "folder: "+victim+": ") {
+		t.Fatalf("Decode of a removed file: %v", err)
+	}
+	// Select and Dataset check their arguments.
+	m, err := scanned.SplitByPatient(data.SplitFractions{Train: 0.5, Val: 0.25, Test: 0.25}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scanned.Select(m, "dev"); !errors.Is(err, data.ErrArgument) {
+		t.Errorf("Select of split dev: %v", err)
+	}
+	if _, err := scanned.Dataset(m); !errors.Is(err, data.ErrArgument) || !strings.Contains(err.Error(), "not loaded") {
+		t.Errorf("Dataset of a scanned folder: %v", err)
+	}
+	if part, err := scanned.Select(m, "train"); err != nil || part.Images != nil || len(part.Items) != m.Counts()["train"] {
+		t.Errorf("Select of a scanned folder: %v", err)
 	}
 }
