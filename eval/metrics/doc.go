@@ -1,7 +1,8 @@
-// Package eval computes metrics on the host (classification, calibration,
-// regression, segmentation, out-of-distribution detection), the statistics that
-// compare methods across seeds and test sets, and summarises experiments into
-// reports.
+// Package metrics computes metrics on the host (classification, calibration,
+// regression, segmentation, out-of-distribution detection) and the statistics that
+// compare methods across seeds and test sets. It is a leaf: it imports nothing of
+// medssl, so every layer (supervised's model selection, eval's protocols and study) may
+// use it.
 //
 // Metrics are plain functions over slices in gonum's style. Throughout:
 //
@@ -41,8 +42,4 @@
 // Out-of-distribution scores (MaxSoftmaxScore, EnergyScore, Mahalanobis) are all
 // oriented so that higher means more in-distribution; OODAUROC and FPRAtTPR
 // evaluate them with in-distribution examples as positives.
-//
-// Reports (Report, Row, Summary) group runs by arm and label fraction and give the
-// mean and the sample standard deviation (n-1 denominator, gonum/stat) of AUC, ACC
-// and balanced accuracy, printed as an aligned table and written as CSV and JSON.
-package eval
+package metrics

@@ -1,4 +1,4 @@
-package eval
+package metrics
 
 import (
 	"errors"
@@ -9,16 +9,16 @@ import (
 // Sentinel errors returned (wrapped, with details) for malformed input.
 var (
 	// ErrEmpty reports that there are no examples.
-	ErrEmpty = errors.New("eval: no examples")
+	ErrEmpty = errors.New("metrics: no examples")
 	// ErrShape reports inconsistent lengths, ragged score rows or too few classes.
-	ErrShape = errors.New("eval: inconsistent shape")
+	ErrShape = errors.New("metrics: inconsistent shape")
 	// ErrLabel reports a label or prediction outside [0, classes).
-	ErrLabel = errors.New("eval: class index out of range")
+	ErrLabel = errors.New("metrics: class index out of range")
 	// ErrScore reports a score that is NaN, infinite or, for probabilities, outside [0, 1].
-	ErrScore = errors.New("eval: invalid score")
+	ErrScore = errors.New("metrics: invalid score")
 	// ErrParam reports an invalid setting: a confidence level outside (0, 1), a
 	// non-positive number of bins, replicates or temperature, a nil function.
-	ErrParam = errors.New("eval: invalid parameter")
+	ErrParam = errors.New("metrics: invalid parameter")
 )
 
 // checkScores validates an N x C probability matrix against labels and returns

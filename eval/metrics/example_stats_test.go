@@ -1,9 +1,9 @@
-package eval_test
+package metrics_test
 
 import (
 	"fmt"
 
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 )
 
 // Two methods evaluated with the same five seeds: the mean and its t interval
@@ -17,15 +17,15 @@ func ExampleWilcoxonSignedRank() {
 		name string
 		auc  []float64
 	}{{"simclr", simclr}, {"supervised", supervised}} {
-		mean, sd := eval.MeanSD(arm.auc)
-		lo, hi, _ := eval.TInterval(arm.auc, 0.95)
+		mean, sd := metrics.MeanSD(arm.auc)
+		lo, hi, _ := metrics.TInterval(arm.auc, 0.95)
 		fmt.Printf("%-10s %.3f ± %.3f, 95%% CI [%.3f, %.3f]\n", arm.name, mean, sd, lo, hi)
 	}
-	t, _ := eval.PairedTTest(simclr, supervised)
-	w, _ := eval.WilcoxonSignedRank(simclr, supervised)
+	t, _ := metrics.PairedTTest(simclr, supervised)
+	w, _ := metrics.WilcoxonSignedRank(simclr, supervised)
 	fmt.Printf("%s: diff %.3f t %.2f p %.4f\n", t.Method, t.MeanDiff, t.Statistic, t.PValue)
 	fmt.Printf("%s: W %.0f p %.4f\n", w.Method, w.Statistic, w.PValue)
-	fmt.Printf("Holm: %.4f\n", eval.Holm([]float64{t.PValue, 0.04, 0.30}))
+	fmt.Printf("Holm: %.4f\n", metrics.Holm([]float64{t.PValue, 0.04, 0.30}))
 	// Output:
 	// simclr     0.870 ± 0.016, 95% CI [0.850, 0.890]
 	// supervised 0.838 ± 0.019, 95% CI [0.814, 0.862]
@@ -45,11 +45,11 @@ func ExampleBootstrapStratified() {
 		for j, i := range idx {
 			s[j], pos[j] = scores[i], labels[i] == 1
 		}
-		a, _ := eval.ROCAUC(s, pos)
+		a, _ := metrics.ROCAUC(s, pos)
 		return a
 	}
 	all := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
-	lo, hi, err := eval.BootstrapStratified(labels, auc, 2000, 0.95, 1)
+	lo, hi, err := metrics.BootstrapStratified(labels, auc, 2000, 0.95, 1)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,4 +1,4 @@
-package eval
+package metrics
 
 import (
 	"strconv"
@@ -101,6 +101,19 @@ func (m Metrics) Map() map[string]float64 {
 	}
 	for k, v := range m.Precision {
 		out[MetricPrecision+"_"+strconv.Itoa(k)] = v
+	}
+	return out
+}
+
+// FromFloat32 converts rows of float32 scores (what GoMLX graphs return) to the float64
+// rows the metrics take.
+func FromFloat32(rows [][]float32) [][]float64 {
+	out := make([][]float64, len(rows))
+	for i, r := range rows {
+		out[i] = make([]float64, len(r))
+		for j, v := range r {
+			out[i][j] = float64(v)
+		}
 	}
 	return out
 }
