@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -38,7 +39,8 @@ var (
 //     download its PJRT plugin when it is missing (that needs network access).
 //  2. XLA, if a PJRT plugin ("cuda" first, then "cpu") is already installed on this machine.
 //     Nothing is downloaded: without network that would hang or fail.
-//  3. The pure-Go backend ("go"), which always works.
+//  3. The pure-Go backend ("go"), which always works, with options chosen for this machine
+//     (GoBackendOptions).
 //
 // It prints one line to BackendLog naming the backend and, when XLA is not used, how to enable it.
 func Backend() (compute.Backend, error) {
@@ -80,13 +82,26 @@ func newBackend() (b compute.Backend, err error) {
 		}
 		fmt.Fprintf(BackendLog, "medssl: installed XLA plugin %q failed (%v); falling back to go\n", plugin, err)
 	}
-	b, err = compute.NewWithConfig("go")
+	opts := GoBackendOptions(runtime.NumCPU())
+	b, err = compute.NewWithConfig("go:" + opts)
 	if err != nil {
-		return nil, fmt.Errorf("medssl: go backend: %w", err)
+		return nil, fmt.Errorf("medssl: go backend (%s): %w", opts, err)
 	}
-	fmt.Fprintf(BackendLog, "medssl: backend go (pure Go%s); for XLA on CPU/GPU set %s=xla:cpu or xla:cuda on a machine with network once, to install the PJRT plugin\n",
-		simdNote(), BackendEnvVar)
+	fmt.Fprintf(BackendLog, "medssl: backend go:%s (pure Go%s, chosen for %d CPUs; %s=go:... overrides); for XLA on CPU/GPU set %s=xla:cpu or xla:cuda on a machine with network once, to install the PJRT plugin\n",
+		opts, simdNote(), runtime.NumCPU(), BackendEnvVar, BackendEnvVar)
 	return b, nil
+}
+
+// GoBackendOptions returns the pure-Go backend's options Backend uses on a machine with
+// cpus CPUs. The backend runs a graph's ready ops on NumExecutors goroutines, and the ops
+// themselves (matrix products, transposes, convolutions' gathers) fan out to a worker pool
+// that admits "parallelism" tasks at once. Its defaults (8 executors, parallelism
+// 2·GOMAXPROCS) let the executors hold most of the pool, so the large ops' fan-outs get
+// one worker and about one core is busy; one executor per CPU and a pool of 4 per CPU keep
+// every core busy inside the large ops. Measured on 2 cores (README, "Speed").
+func GoBackendOptions(cpus int) string {
+	cpus = max(cpus, 1)
+	return fmt.Sprintf("parallelism=%d,num_executors=%d", 4*cpus, cpus)
 }
 
 // installedXLAPlugin returns the name of an already installed PJRT plugin, preferring GPUs.

@@ -10,13 +10,13 @@ import (
 	"github.com/medssl/medssl/models"
 )
 
-// A ResNet-18 encoder with the SimCLR projection head on two 28×28 grayscale images.
+// A ResNet-18 encoder with a 512-512-128 projection head on two 28×28 grayscale images.
 func Example() {
 	store := model.NewStore()
 	exec, err := model.NewExec(medssl.MustBackend(), store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
 		encoder := models.ResNetFor(18, 28) // small-image stem for 28 px
 		h := encoder.Encode(scope.In(models.EncoderScope), x)
-		z := models.SimCLRProjection(scope.In("projection"), h)
+		z := models.MLP(scope.In("projection"), h, 512, 128).Done()
 		return h, z
 	})
 	if err != nil {

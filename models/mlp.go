@@ -10,9 +10,6 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
-// SimCLR's projection head widths (Chen et al. 2020): 512 hidden, 128 output.
-var SimCLRProjectionDims = []int{512, 128}
-
 // MLPBuilder configures a projection or prediction head; create it with MLP, finish with Done.
 type MLPBuilder struct {
 	scope     *model.Scope
@@ -23,7 +20,7 @@ type MLPBuilder struct {
 }
 
 // MLP starts a head on x [B, F] with the given layer widths: every layer but the last is
-// Linear → BatchNorm → ReLU, the last one Linear alone. For example SimCLR's projection
+// Linear → BatchNorm → ReLU, the last one Linear alone. For example a projection
 // 512-512-128 on 512-d features is
 //
 //	z := models.MLP(scope, h, 512, 128).Done()
@@ -33,11 +30,6 @@ type MLPBuilder struct {
 // which the go backend runs as one fused op.
 func MLP(scope *model.Scope, x *Node, dims ...int) *MLPBuilder {
 	return &MLPBuilder{scope: scope, x: x, dims: dims, batchNorm: true, act: activation.TypeRelu}
-}
-
-// SimCLRProjection is the SimCLR projection head, MLP(scope, x, 512, 128).
-func SimCLRProjection(scope *model.Scope, x *Node) *Node {
-	return MLP(scope, x, SimCLRProjectionDims...).Done()
 }
 
 // BatchNorm sets whether hidden layers have batch norm (default true). SimCLR v1 and the

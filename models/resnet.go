@@ -115,12 +115,18 @@ var resNetStages = map[int]struct {
 }
 
 // Name implements Encoder: "resnet18", "resnet34" or "resnet50", with "-w<width>" appended
-// for a non-standard base width.
+// for a non-standard base width and "-small" or "-standard" for a stem fixed in advance
+// (StemAuto, which picks the stem from the image size, adds nothing). ParseEncoder reads
+// every such name back.
 func (c ResNetConfig) Name() string {
+	name := fmt.Sprintf("resnet%d", c.Depth)
 	if c.baseWidth() != 64 {
-		return fmt.Sprintf("resnet%d-w%d", c.Depth, c.baseWidth())
+		name += fmt.Sprintf("-w%d", c.baseWidth())
 	}
-	return fmt.Sprintf("resnet%d", c.Depth)
+	if c.Stem != StemAuto {
+		name += "-" + c.Stem.String()
+	}
+	return name
 }
 
 // FeatureDim implements Encoder: 512 for depths 18 and 34, 2048 for 50 (at base width 64;

@@ -51,8 +51,8 @@ func TestResNetOutputShapes(t *testing.T) {
 				if depth == 50 {
 					want = 2048
 				}
-				if enc.FeatureDim() != want || enc.Name() != fmt.Sprintf("resnet%d", depth) {
-					t.Errorf("FeatureDim()=%d Name()=%q, want %d and resnet%d", enc.FeatureDim(), enc.Name(), want, depth)
+				if wantName := fmt.Sprintf("resnet%d-%s", depth, wantStem); enc.FeatureDim() != want || enc.Name() != wantName {
+					t.Errorf("FeatureDim()=%d Name()=%q, want %d and %s", enc.FeatureDim(), enc.Name(), want, wantName)
 				}
 				out, shape, _ := encodeOnce(t, enc, false, batch, size, size, channels)
 				if len(shape) != 2 || shape[0] != batch || shape[1] != want {
@@ -114,6 +114,20 @@ func TestResNetValidate(t *testing.T) {
 	}
 	if c := ResNet18().Width(16); c.FeatureDim() != 128 || c.Name() != "resnet18-w16" {
 		t.Errorf("ResNet18().Width(16): FeatureDim %d, Name %q; want 128, resnet18-w16", c.FeatureDim(), c.Name())
+	}
+	// Every configuration's name reads back as the same configuration, stem included.
+	for _, c := range []ResNetConfig{ResNet18(), ResNet34().Width(16), ResNetFor(50, 28).Width(8), ResNetFor(18, 224), ResNetFor(34, 28)} {
+		enc, err := ParseEncoder(c.Name())
+		if err != nil {
+			t.Errorf("ParseEncoder(%q): %v", c.Name(), err)
+			continue
+		}
+		if got, ok := enc.(ResNetConfig); !ok || got.Depth != c.Depth || got.baseWidth() != c.baseWidth() || got.Stem != c.Stem {
+			t.Errorf("ParseEncoder(%q) = %+v, want %+v", c.Name(), enc, c)
+		}
+	}
+	if _, err := ParseEncoder("resnet18-w16-tiny"); err == nil {
+		t.Error("unknown stem suffix accepted")
 	}
 	if c := ResNet50().Width(16); c.FeatureDim() != 512 {
 		t.Errorf("ResNet50().Width(16).FeatureDim() = %d, want 512", c.FeatureDim())

@@ -6,6 +6,7 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/ssl/ema"
 )
 
 // BYOL is Bootstrap Your Own Latent (Grill et al., NeurIPS 2020): an online network
@@ -43,14 +44,14 @@ func (m *BYOL) Views() int { return 2 }
 // Loss implements Method.
 func (m *BYOL) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Node) *graph.Node {
 	g := views[0].Graph()
-	emaCheckMomentum(m.Name(), m.BaseMomentum, m.FinalMomentum)
+	checkMomentum(m.Name(), m.BaseMomentum, m.FinalMomentum)
 	if m.ProjectionDim <= 0 || m.ProjectionHidden < 0 || m.PredictionHidden < 0 {
 		exceptions.Panicf("ssl: byol: head widths must be positive, got %+v", *m)
 	}
 	feats := EncodeViews(scope, enc, views)
 	ms := MethodScope(scope, m)
-	projHidden := emaHidden(m.ProjectionHidden, enc.FeatureDim())
-	predHidden := emaHidden(m.PredictionHidden, enc.FeatureDim())
+	projHidden := momentumHidden(m.ProjectionHidden, enc.FeatureDim())
+	predHidden := momentumHidden(m.PredictionHidden, enc.FeatureDim())
 
 	// Online: each view through its own projector and predictor call (own batch statistics).
 	projScope, predScope := ms.In("projection"), ms.In("prediction")
@@ -61,15 +62,15 @@ func (m *BYOL) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Node)
 	}
 
 	// Target: momentum copy of encoder and projector.
-	target := emaNewTarget(ms.In("target"))
-	tEnc := target.mirror(g, emaOnlineScope(scope, models.EncoderScope), models.EncoderScope)
-	tProj := target.mirror(g, projScope, "projection")
+	target := ema.NewTarget(ms.In("target"))
+	tEnc := target.Mirror(g, ema.OnlineScope(scope, models.EncoderScope), models.EncoderScope)
+	tProj := target.Mirror(g, projScope, "projection")
 	z := make([]*graph.Node, 2)
 	for i, v := range views {
 		h := enc.Encode(tEnc, v)
 		z[i] = graph.StopGradient(models.MLP(tProj, h, projHidden, m.ProjectionDim).Done())
 	}
-	target.updateAfterStep(g, emaCosineMomentum(scope, g, m.BaseMomentum, m.FinalMomentum))
+	target.UpdateAfterStep(g, ema.CosineMomentum(TrainingProgress(scope, g), m.BaseMomentum, m.FinalMomentum))
 
 	return graph.Add(BYOLLoss(q[0], z[1]), BYOLLoss(q[1], z[0]))
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/medssl/medssl/internal/testutil"
 )
 
-// emaRandMatrix returns a b×d matrix of normal values, as float64 rows and as float32 tensor.
-func emaRandMatrix(rng *rand.Rand, b, d int) ([][]float64, *tensors.Tensor) {
+// randMatrix returns a b×d matrix of normal values, as float64 rows and as float32 tensor.
+func randMatrix(rng *rand.Rand, b, d int) ([][]float64, *tensors.Tensor) {
 	rows := make([][]float64, b)
 	flat := make([]float32, 0, b*d)
 	for i := range rows {
@@ -27,8 +27,8 @@ func emaRandMatrix(rng *rand.Rand, b, d int) ([][]float64, *tensors.Tensor) {
 	return rows, tensors.FromFlatDataAndDimensions(flat, b, d)
 }
 
-// emaCos is the cosine similarity of two vectors.
-func emaCos(a, b []float64) float64 {
+// cosine is the cosine similarity of two vectors.
+func cosine(a, b []float64) float64 {
 	var ab, aa, bb float64
 	for k := range a {
 		ab += a[k] * b[k]
@@ -43,11 +43,11 @@ func TestBYOLLossMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	exec := graph.MustNewExec(backend, BYOLLoss)
 	for _, tc := range []struct{ b, d int }{{1, 2}, {4, 3}, {6, 16}} {
-		q, qt := emaRandMatrix(rng, tc.b, tc.d)
-		z, zt := emaRandMatrix(rng, tc.b, tc.d)
+		q, qt := randMatrix(rng, tc.b, tc.d)
+		z, zt := randMatrix(rng, tc.b, tc.d)
 		want := 0.0
 		for i := range q {
-			want += 2 - 2*emaCos(q[i], z[i])
+			want += 2 - 2*cosine(q[i], z[i])
 		}
 		want /= float64(tc.b)
 		got := float64(exec.MustExec1(qt, zt).Value().(float32))

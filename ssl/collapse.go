@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -29,13 +30,31 @@ type Collapse struct {
 	// [images, d] feature matrix (Roy & Vetterli 2007; used as RankMe by Garrido et al.
 	// 2023): between 1 (all features on one line) and min(images, d).
 	EffectiveRank float64
-	// Collapsed is true when NormalizedStd < CollapseStdThreshold or EffectiveRank < 2.
+	// Collapsed is true when NormalizedStd < CollapseStdThreshold or EffectiveRank <
+	// CollapseRankThreshold; Why says which.
 	Collapsed bool
 }
 
 // CollapseStdThreshold is the NormalizedStd below which representations count as
 // collapsed: a tenth of what features spread uniformly on the sphere give.
 const CollapseStdThreshold = 0.1
+
+// CollapseRankThreshold is the EffectiveRank below which representations count as
+// collapsed: the features lie (nearly) on one line.
+const CollapseRankThreshold = 2
+
+// Why names the conditions that made the measurement count as collapsed (only those that
+// hold), e.g. "std·√d 0.042 < 0.1"; it is empty when the representations did not collapse.
+func (c Collapse) Why() string {
+	var why []string
+	if c.NormalizedStd < CollapseStdThreshold {
+		why = append(why, fmt.Sprintf("std·√d %.3f < %g", c.NormalizedStd, CollapseStdThreshold))
+	}
+	if c.EffectiveRank < CollapseRankThreshold {
+		why = append(why, fmt.Sprintf("effective rank %.2f < %d", c.EffectiveRank, CollapseRankThreshold))
+	}
+	return strings.Join(why, " and ")
+}
 
 // String formats the measurement for logs.
 func (c Collapse) String() string {
@@ -114,6 +133,6 @@ func MeasureCollapse(feats [][]float32) (Collapse, error) {
 		}
 		c.EffectiveRank = math.Exp(h)
 	}
-	c.Collapsed = c.NormalizedStd < CollapseStdThreshold || c.EffectiveRank < 2
+	c.Collapsed = c.NormalizedStd < CollapseStdThreshold || c.EffectiveRank < CollapseRankThreshold
 	return c, nil
 }

@@ -107,9 +107,8 @@ func (m *collapseMonitor) log(c Collapse, method string) {
 		if w == nil {
 			w = os.Stderr
 		}
-		fmt.Fprintf(w, "ssl: WARNING: %s representations collapsed at step %d (std·√d %.3f < %.1f or effective rank %.2f < 2): "+
-			"check the learning rate, augmentations and the method's settings\n",
-			method, c.Step, c.NormalizedStd, CollapseStdThreshold, c.EffectiveRank)
+		fmt.Fprintf(w, "ssl: WARNING: %s representations collapsed at step %d (%s): "+
+			"check the learning rate, augmentations and the method's settings\n", method, c.Step, c.Why())
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/internal/testutil"
 )
 
@@ -60,6 +59,22 @@ func TestMeasureCollapseReferences(t *testing.T) {
 		t.Errorf("gaussian features: %+v, want normalised std ≈ 1 and a high rank", c)
 	}
 
+	// Why names only the conditions that hold.
+	for _, tc := range []struct {
+		c        Collapse
+		want, no string
+	}{
+		{Collapse{NormalizedStd: 0.142, EffectiveRank: 1.81}, "effective rank 1.81 < 2", "std·√d"},
+		{Collapse{NormalizedStd: 0.05, EffectiveRank: 9}, "std·√d 0.050 < 0.1", "rank"},
+		{Collapse{NormalizedStd: 0.05, EffectiveRank: 1.2}, "std·√d 0.050 < 0.1 and effective rank 1.20 < 2", "or"},
+		{Collapse{NormalizedStd: 0.5, EffectiveRank: 9}, "", "<"},
+	} {
+		got := tc.c.Why()
+		if got != tc.want || (tc.no != "" && strings.Contains(got, tc.no)) {
+			t.Errorf("%+v.Why() = %q, want %q", tc.c, got, tc.want)
+		}
+	}
+
 	for _, bad := range [][][]float32{nil, {{1}}, {{1, 2}, {1}}, {{}, {}}, {{float32(math.NaN())}, {1}}} {
 		if _, err := MeasureCollapse(bad); err == nil {
 			t.Errorf("MeasureCollapse(%v): no error", bad)
@@ -71,10 +86,9 @@ func TestMeasureCollapseReferences(t *testing.T) {
 func TestPretrainMonitorsCollapse(t *testing.T) {
 	split := breastTrain(t)
 	var log strings.Builder
-	res, err := Pretrain(split, PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Method: NewSimCLR(),
-		Steps: 5, BatchSize: 32, MonitorEvery: 2, Seed: 3, Log: &log,
-	})
+	cfg := testPretrain(testutil.SmallEncoder{Width: 16}, NewSimCLR(), 5, 32, 3)
+	cfg.MonitorEvery, cfg.Log = 2, &log
+	res, err := Pretrain(split, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/ssl/ema"
 )
 
 // DINO is self-distillation with no labels (Caron et al., ICCV 2021): a student network
@@ -87,7 +88,7 @@ func (m *DINO) Views() int { return 2 + max(0, m.LocalCrops) }
 
 // check panics on settings out of range.
 func (m *DINO) check() {
-	emaCheckMomentum(m.Name(), m.BaseMomentum, m.FinalMomentum)
+	checkMomentum(m.Name(), m.BaseMomentum, m.FinalMomentum)
 	switch {
 	case m.LocalCrops < 0 || m.Prototypes <= 0 || m.HeadBottleneck <= 0 || m.HeadHidden < 0:
 		exceptions.Panicf("ssl: dino: LocalCrops must be >= 0 and head widths positive, got %+v", *m)
@@ -186,14 +187,14 @@ func (m *DINO) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Node)
 		student[i] = m.head(headScope, h, f)
 	}
 
-	teacherNet := emaNewTarget(ms.In("teacher"))
-	tEnc := teacherNet.mirror(g, emaOnlineScope(scope, models.EncoderScope), models.EncoderScope)
-	tHead := teacherNet.mirror(g, headScope, "head")
+	teacherNet := ema.NewTarget(ms.In("teacher"))
+	tEnc := teacherNet.Mirror(g, ema.OnlineScope(scope, models.EncoderScope), models.EncoderScope)
+	tHead := teacherNet.Mirror(g, headScope, "head")
 	teacher := make([]*graph.Node, 2)
 	for i := range teacher {
 		teacher[i] = graph.StopGradient(m.head(tHead, enc.Encode(tEnc, views[i]), f))
 	}
-	teacherNet.updateAfterStep(g, emaCosineMomentum(scope, g, m.BaseMomentum, m.FinalMomentum))
+	teacherNet.UpdateAfterStep(g, ema.CosineMomentum(TrainingProgress(scope, g), m.BaseMomentum, m.FinalMomentum))
 
 	centerVar := ms.Store().VariableWithShape(model.JoinPath(ms.Scope(), "center"),
 		shapes.Make(teacher[0].DType(), m.Prototypes), initializer.Zero).SetTrainable(false)
@@ -201,7 +202,7 @@ func (m *DINO) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Node)
 	train.AddPerStepUpdateGraphFn(ms, g, func(_ *model.Scope, g *graph.Graph) {
 		batchCenter := graph.ReduceMean(graph.Concatenate(teacher, 0), 0)
 		c := graph.Scalar(g, centerVar.DType(), m.CenterMomentum)
-		centerVar.SetNodeValue(emaStep(centerVar.NodeValue(g), batchCenter, c))
+		centerVar.SetNodeValue(ema.Step(centerVar.NodeValue(g), batchCenter, c))
 	})
 	return loss
 }

@@ -3,6 +3,7 @@ package ssl
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -14,10 +15,11 @@ import (
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/internal/testutil"
+	"github.com/medssl/medssl/ssl/ema"
 )
 
-// emaSoftmax returns softmax(x/τ).
-func emaSoftmax(x []float64, tau float64) []float64 {
+// softmaxT returns softmax(x/τ).
+func softmaxT(x []float64, tau float64) []float64 {
 	mx := math.Inf(-1)
 	for _, v := range x {
 		mx = math.Max(mx, v/tau)
@@ -44,14 +46,14 @@ func TestDINOLossMatchesNaive(t *testing.T) {
 		student := make([][][]float64, tc.views)
 		st := make([]*tensors.Tensor, tc.views)
 		for v := range student {
-			student[v], st[v] = emaRandMatrix(rng, tc.b, tc.k)
+			student[v], st[v] = randMatrix(rng, tc.b, tc.k)
 		}
 		teacher := make([][][]float64, 2)
 		tt := make([]*tensors.Tensor, 2)
 		for a := range teacher {
-			teacher[a], tt[a] = emaRandMatrix(rng, tc.b, tc.k)
+			teacher[a], tt[a] = randMatrix(rng, tc.b, tc.k)
 		}
-		centerRows, centerT := emaRandMatrix(rng, 1, tc.k)
+		centerRows, centerT := randMatrix(rng, 1, tc.k)
 		center := centerRows[0]
 
 		want, n := 0.0, 0
@@ -65,8 +67,8 @@ func TestDINOLossMatchesNaive(t *testing.T) {
 					for j := range centred {
 						centred[j] = teacher[a][b][j] - center[j]
 					}
-					pt := emaSoftmax(centred, tc.tauT)
-					ps := emaSoftmax(student[v][b], tc.tauS)
+					pt := softmaxT(centred, tc.tauT)
+					ps := softmaxT(student[v][b], tc.tauS)
 					for j := range pt {
 						want -= pt[j] * math.Log(ps[j]) / float64(tc.b)
 					}
@@ -140,7 +142,7 @@ func TestDINOViewsAndShapes(t *testing.T) {
 			if i >= 2 {
 				want = []int{b, 12, 12, 1}
 			}
-			if got := out[i].Shape().Dimensions; !emaEqualInts(got, want) {
+			if got := out[i].Shape().Dimensions; !slices.Equal(got, want) {
 				t.Errorf("%T view %d: shape %v, want %v", base, i, got, want)
 			}
 		}
@@ -158,23 +160,11 @@ func TestDINOViewsAndShapes(t *testing.T) {
 				t.Errorf("no variable %s", path)
 				continue
 			}
-			if got := v.Shape().Dimensions; !emaEqualInts(got, want) {
+			if got := v.Shape().Dimensions; !slices.Equal(got, want) {
 				t.Errorf("%s: shape %v, want %v", path, got, want)
 			}
 		}
 	}
-}
-
-func emaEqualInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // The student's loss falls on real BreastMNIST within 30 steps when it distils a frozen
@@ -281,7 +271,7 @@ func TestDINOSchedulesMatchFormulas(t *testing.T) {
 		store.SetParam(ParamTotalSteps, 10)
 		optimizer.GetGlobalStepVar(store).MustSetValue(tensors.FromValue(step))
 		exec, err := model.NewExec(medssl.MustBackend(), store, func(scope *model.Scope, g *graph.Graph) []*graph.Node {
-			return []*graph.Node{emaCosineMomentum(scope, g, m.BaseMomentum, m.FinalMomentum), m.teacherTemp(scope, g)}
+			return []*graph.Node{ema.CosineMomentum(TrainingProgress(scope, g), m.BaseMomentum, m.FinalMomentum), m.teacherTemp(scope, g)}
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -19,10 +19,10 @@ func ExampleNewDINO() {
 	m := ssl.NewDINO()
 	m.LocalCrops = 2    // the default is 6; fewer keeps the example quick
 	m.Prototypes = 1024 // fewer prototypes than the default 4096 for 546 images
-	pre, err := ssl.Pretrain(ds.Train, ssl.PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: models.ResNetFor(18, ds.Train.Height).Width(8),
-		Method: m, Steps: 1, BatchSize: 16, Seed: 1,
-	})
+	cfg := ssl.DefaultPretrainConfig()
+	cfg.Backend, cfg.Encoder, cfg.Method = medssl.MustBackend(), models.ResNetFor(18, ds.Train.Height).Width(8), m
+	cfg.Steps, cfg.BatchSize, cfg.Seed = 1, 16, 1
+	pre, err := ssl.Pretrain(ds.Train, cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -41,10 +41,10 @@ func ExampleNewMoCoV2() {
 	m := ssl.NewMoCoV2()
 	m.QueueSize = 256
 	m.Momentum = 0.99 // few steps per epoch: let the key encoder follow faster
-	pre, err := ssl.Pretrain(ds.Train, ssl.PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: models.ResNetFor(18, ds.Train.Height).Width(8),
-		Method: m, Steps: 1, BatchSize: 32, Seed: 1,
-	})
+	cfg := ssl.DefaultPretrainConfig()
+	cfg.Backend, cfg.Encoder, cfg.Method = medssl.MustBackend(), models.ResNetFor(18, ds.Train.Height).Width(8), m
+	cfg.Steps, cfg.BatchSize, cfg.Seed = 1, 32, 1
+	pre, err := ssl.Pretrain(ds.Train, cfg)
 	if err != nil {
 		panic(err)
 	}

@@ -8,17 +8,15 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
 
 // emaTestConfig is a small, fast Pretrain setting for the momentum methods' tests.
 func emaTestConfig(m Method) PretrainConfig {
-	return PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 8}, Method: m,
-		BatchSize: 16, Seed: 3, LearningRate: 1e-2,
-	}
+	cfg := testPretrain(testutil.SmallEncoder{Width: 8}, m, 0, 16, 3)
+	cfg.LearningRate = 1e-2
+	return cfg
 }
 
 // emaValues reads every variable of the store as float32 values, by path.
@@ -64,7 +62,7 @@ func emaOnlinePath(name, root, targetPath string) (string, bool) {
 //   - every target variable is non-trainable (it gets no gradient and no optimizer update).
 //
 // Only trainable online variables are averaged; batch-norm running statistics are the
-// target's own (ema.go).
+// target's own (package ssl/ema).
 func emaCheckSteps(t *testing.T, root string, frozen, method Method, momentum func(step int) float64, steps int) {
 	t.Helper()
 	split := breastTrain(t)

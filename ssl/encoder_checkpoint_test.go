@@ -9,7 +9,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/internal/testutil"
 )
 
@@ -17,15 +16,14 @@ import (
 // names of encoder and method; method heads and optimiser state are left out.
 func TestSaveLoadEncoder(t *testing.T) {
 	enc := testutil.SmallEncoder{Width: 8}
-	pre, err := Pretrain(breastTrain(t), PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: enc, Method: NewSimCLR(),
-		Steps: 2, BatchSize: 16, Seed: 1, MonitorEvery: -1,
-	})
+	cfg := testPretrain(enc, NewSimCLR(), 2, 16, 1)
+	cfg.MonitorEvery = 0
+	pre, err := Pretrain(breastTrain(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pre.Collapse) != 0 {
-		t.Errorf("MonitorEvery -1 still measured collapse %d times", len(pre.Collapse))
+		t.Errorf("MonitorEvery 0 still measured collapse %d times", len(pre.Collapse))
 	}
 	dir := filepath.Join(t.TempDir(), "enc")
 	if err := pre.SaveEncoder(dir); err != nil {

@@ -37,10 +37,10 @@ func ExamplePretrain() {
 	}
 	backend := medssl.MustBackend()
 	enc := models.ResNetFor(18, ds.Train.Height).Width(8)
-	pre, err := ssl.Pretrain(ds.Train, ssl.PretrainConfig{
-		Backend: backend, Encoder: enc, Method: brightnessOrder{},
-		Steps: 2, BatchSize: 32, Seed: 1,
-	})
+	cfg := ssl.DefaultPretrainConfig()
+	cfg.Backend, cfg.Encoder, cfg.Method = backend, enc, brightnessOrder{}
+	cfg.Steps, cfg.BatchSize, cfg.Seed = 2, 32, 1
+	pre, err := ssl.Pretrain(ds.Train, cfg)
 	if err != nil {
 		panic(err)
 	}

@@ -121,10 +121,7 @@ func pretextLossOnce(t *testing.T, m Method, enc models.Encoder, batch int) floa
 // the mean of the first k by at least margin. It returns that last mean.
 func pretextLossFalls(t *testing.T, m Method, width, steps, batch, k int, margin float64) float64 {
 	t.Helper()
-	res, err := Pretrain(pretextSplit(t), PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: width}, Method: m,
-		Steps: steps, BatchSize: batch, Seed: 1,
-	})
+	res, err := Pretrain(pretextSplit(t), testPretrain(testutil.SmallEncoder{Width: width}, m, steps, batch, 1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,10 +19,10 @@ func ExampleNewMAE() {
 	mae := ssl.NewMAE() // mask ratio 0.75, normalised pixel targets
 	mae.DecoderWidth, mae.DecoderDepth = 32, 1
 	vit := models.ViTConfig{PatchSize: 4, Width: 32, Depth: 2, Heads: 2}
-	pre, err := ssl.Pretrain(ds.Train, ssl.PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: vit, Method: mae,
-		Steps: 2, BatchSize: 32, Seed: 1,
-	})
+	cfg := ssl.DefaultPretrainConfig()
+	cfg.Backend, cfg.Encoder, cfg.Method = medssl.MustBackend(), vit, mae
+	cfg.Steps, cfg.BatchSize, cfg.Seed = 2, 32, 1
+	pre, err := ssl.Pretrain(ds.Train, cfg)
 	if err != nil {
 		panic(err)
 	}

@@ -219,10 +219,7 @@ func TestMAELossIgnoresVisiblePatches(t *testing.T) {
 
 // MAE on real BreastMNIST with a small ViT: the loss falls within 30 steps.
 func TestMAELossFallsOnBreastMNIST(t *testing.T) {
-	cfg := PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: maeTestViT(), Method: maeTestMethod(),
-		Steps: 30, BatchSize: 32, Seed: 3, LearningRate: 1e-3,
-	}
+	cfg := testPretrain(maeTestViT(), maeTestMethod(), 30, 32, 3)
 	res, err := Pretrain(breastTrain(t), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +232,7 @@ func TestMAELossFallsOnBreastMNIST(t *testing.T) {
 }
 
 func TestMAENeedsViT(t *testing.T) {
-	cfg := PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 8}, Method: NewMAE(), Steps: 1, BatchSize: 8}
+	cfg := testPretrain(testutil.SmallEncoder{Width: 8}, NewMAE(), 1, 8, 0)
 	_, err := Pretrain(breastTrain(t), cfg)
 	if err == nil || !strings.Contains(err.Error(), "ViT") {
 		t.Fatalf("MAE with a CNN encoder: err = %v, want an error asking for a ViT", err)

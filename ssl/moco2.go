@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/ssl/ema"
 )
 
 // MoCoV2 is Momentum Contrast v2 (He et al., CVPR 2020; Chen et al., arXiv:2003.04297): a
@@ -69,7 +70,7 @@ func (m *MoCoV2) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Nod
 	if m.Temperature <= 0 || m.ProjectionDim <= 0 || m.ProjectionHidden < 0 {
 		exceptions.Panicf("ssl: moco-v2: temperature and head widths must be positive, got %+v", *m)
 	}
-	emaCheckMomentum(m.Name(), m.Momentum, m.Momentum)
+	checkMomentum(m.Name(), m.Momentum, m.Momentum)
 	hidden := m.ProjectionHidden
 	if hidden == 0 {
 		hidden = enc.FeatureDim()
@@ -81,11 +82,11 @@ func (m *MoCoV2) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Nod
 	}
 	q := head(projScope, EncodeViews(scope, enc, views[:1])[0])
 
-	target := emaNewTarget(ms.In("target"))
-	tEnc := target.mirror(g, emaOnlineScope(scope, models.EncoderScope), models.EncoderScope)
-	tProj := target.mirror(g, projScope, "projection")
+	target := ema.NewTarget(ms.In("target"))
+	tEnc := target.Mirror(g, ema.OnlineScope(scope, models.EncoderScope), models.EncoderScope)
+	tProj := target.Mirror(g, projScope, "projection")
 	k := graph.StopGradient(head(tProj, enc.Encode(tEnc, views[1])))
-	target.updateAfterStep(g, graph.Scalar(g, dtypes.Float32, m.Momentum))
+	target.UpdateAfterStep(g, graph.Scalar(g, dtypes.Float32, m.Momentum))
 
 	queueVar, ptrVar := mocoQueue(ms, m.QueueSize, m.ProjectionDim, q.DType())
 	loss := MoCoLoss(q, k, graph.StopGradient(queueVar.NodeValue(g)), m.Temperature)

@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/ssl/ema"
 )
 
 // MoCoV3 is MoCo v3 (Chen, Xie and He, ICCV 2021): no queue; each view's query, through a
@@ -50,11 +51,11 @@ func (m *MoCoV3) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Nod
 	if m.Temperature <= 0 || m.ProjectionDim <= 0 || m.ProjectionHidden < 0 || m.PredictionHidden < 0 {
 		exceptions.Panicf("ssl: moco-v3: temperature and head widths must be positive, got %+v", *m)
 	}
-	emaCheckMomentum(m.Name(), m.BaseMomentum, m.FinalMomentum)
+	checkMomentum(m.Name(), m.BaseMomentum, m.FinalMomentum)
 	feats := EncodeViews(scope, enc, views)
 	ms := MethodScope(scope, m)
-	projHidden := emaHidden(m.ProjectionHidden, enc.FeatureDim())
-	predHidden := emaHidden(m.PredictionHidden, enc.FeatureDim())
+	projHidden := momentumHidden(m.ProjectionHidden, enc.FeatureDim())
+	predHidden := momentumHidden(m.PredictionHidden, enc.FeatureDim())
 	projScope, predScope := ms.In("projection"), ms.In("prediction")
 	project := func(s *model.Scope, h *graph.Node) *graph.Node { // output batch norm without affine parameters
 		return headStandardize(models.MLP(s, h, projHidden, projHidden, m.ProjectionDim).Done())
@@ -64,14 +65,14 @@ func (m *MoCoV3) Loss(scope *model.Scope, enc models.Encoder, views []*graph.Nod
 		q[i] = models.MLP(predScope, project(projScope, f), predHidden, m.ProjectionDim).Done()
 	}
 
-	target := emaNewTarget(ms.In("target"))
-	tEnc := target.mirror(g, emaOnlineScope(scope, models.EncoderScope), models.EncoderScope)
-	tProj := target.mirror(g, projScope, "projection")
+	target := ema.NewTarget(ms.In("target"))
+	tEnc := target.Mirror(g, ema.OnlineScope(scope, models.EncoderScope), models.EncoderScope)
+	tProj := target.Mirror(g, projScope, "projection")
 	k := make([]*graph.Node, 2)
 	for i, v := range views {
 		k[i] = graph.StopGradient(project(tProj, enc.Encode(tEnc, v)))
 	}
-	target.updateAfterStep(g, emaCosineMomentum(scope, g, m.BaseMomentum, m.FinalMomentum))
+	target.UpdateAfterStep(g, ema.CosineMomentum(TrainingProgress(scope, g), m.BaseMomentum, m.FinalMomentum))
 	return graph.Add(MoCoV3Loss(q[0], k[1], m.Temperature), MoCoV3Loss(q[1], k[0], m.Temperature))
 }
 

@@ -53,9 +53,9 @@ func TestMoCoLossMatchesNaive(t *testing.T) {
 		b, d, k int
 		tau     float64
 	}{{1, 2, 1, 0.2}, {3, 4, 5, 0.07}, {4, 8, 16, 1}} {
-		q, qt := emaRandMatrix(rng, tc.b, tc.d)
-		k, kt := emaRandMatrix(rng, tc.b, tc.d)
-		queue, _ := emaRandMatrix(rng, tc.k, tc.d)
+		q, qt := randMatrix(rng, tc.b, tc.d)
+		k, kt := randMatrix(rng, tc.b, tc.d)
+		queue, _ := randMatrix(rng, tc.k, tc.d)
 		flat := make([]float32, 0, tc.k*tc.d)
 		for i := range queue {
 			for _, x := range emaUnit(queue[i]) {
@@ -92,8 +92,8 @@ func TestMoCoV3LossMatchesNaive(t *testing.T) {
 		b, d int
 		tau  float64
 	}{{1, 3, 0.2}, {4, 4, 0.2}, {6, 8, 1}} {
-		q, qt := emaRandMatrix(rng, tc.b, tc.d)
-		k, kt := emaRandMatrix(rng, tc.b, tc.d)
+		q, qt := randMatrix(rng, tc.b, tc.d)
+		k, kt := randMatrix(rng, tc.b, tc.d)
 		want := 0.0
 		for i := range q {
 			logits := make([]float64, tc.b)

@@ -32,67 +32,82 @@ const (
 // method or encoder than the one asked for.
 var ErrCheckpointMismatch = errors.New("ssl: checkpoint belongs to another run")
 
-// PretrainConfig configures Pretrain. Zero fields take the documented defaults.
+// PretrainConfig configures Pretrain. Start from DefaultPretrainConfig and change fields:
+// every field means what it says, zero included (weight decay 0, no augmentation, no
+// monitoring, checkpoints only at the end).
 type PretrainConfig struct {
 	Encoder models.Encoder // required
 	Method  Method         // required
-	// Augment makes each view; nil means augment.MedicalDefault() (SimCLR's own recipe is too harsh for 28 px grayscale images).
+	// Augment makes each view; nil feeds the images unchanged. DefaultPretrainConfig uses
+	// augment.MedicalDefault() (SimCLR's own recipe is too harsh for 28 px grayscale images).
 	Augment augment.Transform
-	// Epochs over the images (default 100); the number of steps is Epochs·⌊N/BatchSize⌋.
-	Epochs int
-	// Steps, when > 0, overrides Epochs.
-	Steps int
-	// BatchSize (default 128). The last incomplete batch of an epoch is dropped:
-	// contrastive losses depend on the batch size.
+	// Epochs over the images; the number of steps is Epochs·⌊N/BatchSize⌋. Steps, when > 0,
+	// overrides Epochs.
+	Epochs, Steps int
+	// BatchSize (> 0). The last incomplete batch of an epoch is dropped: contrastive losses
+	// depend on the batch size.
 	BatchSize int
-	// LearningRate of Adam (default 1e-3) and its decoupled weight decay (default 1e-6).
+	// LearningRate (> 0) of Adam and its decoupled WeightDecay (>= 0).
 	LearningRate, WeightDecay float64
 	// Seed fixes initialisation, augmentation and shuffling.
 	Seed int64
-	// CheckpointDir, when set, saves the run every CheckpointEvery steps (default 100) and
-	// at the end; an existing checkpoint there is resumed from its last step.
+	// CheckpointDir, when set, saves the run every CheckpointEvery steps (0: only at the
+	// end) and at the end; an existing checkpoint there is resumed from its last step.
 	CheckpointDir   string
 	CheckpointEvery int
 	// Progress shows GoMLX's progress bar on stdout.
 	Progress bool
 	// MonitorEvery measures representation collapse (see Collapse) every this many steps
-	// and after the last one, on a fixed batch of up to 256 un-augmented images. Default:
-	// once per epoch; negative turns monitoring off.
+	// and after the last one, on a fixed batch of up to 256 un-augmented images; EveryEpoch
+	// measures once per epoch, 0 never.
 	MonitorEvery int
 	// Log receives one line per collapse measurement; nil prints none. A collapse warning
 	// goes to Log, or to os.Stderr when Log is nil.
 	Log io.Writer
-	// Backend to run on; nil means medssl.Backend() must be passed by the caller (required).
+	// Backend to run on (required): medssl.Backend().
 	Backend compute.Backend
 }
 
-func (c *PretrainConfig) withDefaults() error {
-	if c.Encoder == nil || c.Method == nil {
+// EveryEpoch, as PretrainConfig.MonitorEvery, measures once per epoch.
+const EveryEpoch = -1
+
+// Pretraining defaults, DefaultPretrainConfig's values.
+const (
+	DefaultPretrainEpochs  = 100
+	DefaultPretrainBatch   = 128
+	DefaultPretrainLR      = 1e-3
+	DefaultPretrainWD      = 1e-6
+	DefaultCheckpointEvery = 100
+)
+
+// DefaultPretrainConfig is Adam with learning rate 1e-3 and decoupled weight decay 1e-6,
+// batch 128, 100 epochs, augment.MedicalDefault views, a checkpoint every 100 steps (when
+// CheckpointDir is set) and a collapse measurement every epoch. Set Backend, Encoder and
+// Method.
+func DefaultPretrainConfig() PretrainConfig {
+	return PretrainConfig{Augment: augment.MedicalDefault(), Epochs: DefaultPretrainEpochs, BatchSize: DefaultPretrainBatch,
+		LearningRate: DefaultPretrainLR, WeightDecay: DefaultPretrainWD, CheckpointEvery: DefaultCheckpointEvery, MonitorEvery: EveryEpoch}
+}
+
+// Validate reports the first setting Pretrain cannot use, naming it.
+func (c PretrainConfig) Validate() error {
+	switch {
+	case c.Encoder == nil || c.Method == nil:
 		return errors.New("ssl: PretrainConfig needs an Encoder and a Method")
-	}
-	if c.Backend == nil {
-		return errors.New("ssl: PretrainConfig needs a Backend (use medssl.Backend())")
-	}
-	if c.Augment == nil {
-		c.Augment = augment.MedicalDefault()
-	}
-	if c.Epochs == 0 {
-		c.Epochs = 100
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 128
-	}
-	if c.LearningRate == 0 {
-		c.LearningRate = 1e-3
-	}
-	if c.WeightDecay == 0 {
-		c.WeightDecay = 1e-6
-	}
-	if c.CheckpointEvery == 0 {
-		c.CheckpointEvery = 100
-	}
-	if c.Epochs < 0 || c.BatchSize < 0 || c.Steps < 0 || c.LearningRate < 0 {
-		return fmt.Errorf("ssl: negative setting in %+v", *c)
+	case c.Backend == nil:
+		return errors.New("ssl: PretrainConfig needs a Backend (medssl.Backend())")
+	case c.Steps < 0 || c.Epochs < 0 || (c.Steps == 0 && c.Epochs == 0):
+		return fmt.Errorf("ssl: Epochs %d and Steps %d: want Epochs > 0 or Steps > 0 (start from ssl.DefaultPretrainConfig())", c.Epochs, c.Steps)
+	case c.BatchSize <= 0:
+		return fmt.Errorf("ssl: BatchSize %d, want > 0 (start from ssl.DefaultPretrainConfig())", c.BatchSize)
+	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
+		return fmt.Errorf("ssl: LearningRate %v, want > 0 and finite (start from ssl.DefaultPretrainConfig())", c.LearningRate)
+	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
+		return fmt.Errorf("ssl: WeightDecay %v, want >= 0 and finite", c.WeightDecay)
+	case c.CheckpointEvery < 0:
+		return fmt.Errorf("ssl: CheckpointEvery %d, want >= 0", c.CheckpointEvery)
+	case c.MonitorEvery < EveryEpoch:
+		return fmt.Errorf("ssl: MonitorEvery %d, want a number of steps, EveryEpoch or 0", c.MonitorEvery)
 	}
 	return nil
 }
@@ -117,7 +132,7 @@ type Pretrained struct {
 // are never read). It returns an error, never panics, for bad settings and graph errors.
 func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) {
 	defer trainutil.Recover("ssl: pretrain", &err)
-	if err := cfg.withDefaults(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if src == nil || src.Len() == 0 {
@@ -131,11 +146,8 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 	if totalSteps == 0 {
 		totalSteps = cfg.Epochs * stepsPerEpoch
 	}
-	switch {
-	case cfg.MonitorEvery == 0:
+	if cfg.MonitorEvery == EveryEpoch {
 		cfg.MonitorEvery = stepsPerEpoch
-	case cfg.MonitorEvery < 0:
-		cfg.MonitorEvery = 0 // off
 	}
 
 	store := model.NewStore()
@@ -162,7 +174,10 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 			if va, ok := method.(ViewAugmenter); ok {
 				t = va.ViewAugment(aug, i)
 			}
-			views[i] = t.Apply(scope.In("augment_view%d", i), images)
+			views[i] = images
+			if t != nil {
+				views[i] = t.Apply(scope.In("augment_view%d", i), images)
+			}
 		}
 		loss := method.Loss(scope, enc, views)
 		train.AddMainLoss(loss)
@@ -212,7 +227,7 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 	loop.OnStep("medssl-reseed", 1000, func(l *train.Loop, _ []*tensors.Tensor) error {
 		return store.SetRNGStateFromSeed(stepSeed(cfg.Seed, l.LoopStep+1))
 	})
-	if ckpt != nil {
+	if ckpt != nil && cfg.CheckpointEvery > 0 {
 		train.EveryNSteps(loop, cfg.CheckpointEvery, "checkpoint", 100, ckpt.SaveOnStepFn)
 	}
 

@@ -2,6 +2,7 @@ package ssl
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -50,10 +51,7 @@ func mean(xs []float64) float64 {
 
 // SimCLR's loss must fall on real BreastMNIST images within 60 steps.
 func TestSimCLRLossFallsOnBreastMNIST(t *testing.T) {
-	res, err := Pretrain(breastTrain(t), PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(),
-		Steps: 60, BatchSize: 64, Seed: 1,
-	})
+	res, err := Pretrain(breastTrain(t), testPretrain(testutil.SmallEncoder{Width: 32}, NewSimCLR(), 60, 64, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +69,7 @@ func TestSimCLRLossFallsOnBreastMNIST(t *testing.T) {
 // uninterrupted run: same batches (data.WithSkip), same optimiser and RNG state.
 func TestPretrainResumeEqualsUninterrupted(t *testing.T) {
 	split := breastTrain(t)
-	cfg := PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(), BatchSize: 32, Seed: 7}
+	cfg := testPretrain(testutil.SmallEncoder{Width: 32}, NewSimCLR(), 0, 32, 7)
 
 	full := cfg
 	full.Steps = 6
@@ -127,7 +125,8 @@ func (otherMethod) Name() string { return "other" }
 func TestPretrainRefusesForeignCheckpoint(t *testing.T) {
 	split := breastTrain(t)
 	dir := t.TempDir()
-	cfg := PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(), BatchSize: 32, Steps: 1, CheckpointDir: dir}
+	cfg := testPretrain(testutil.SmallEncoder{Width: 32}, NewSimCLR(), 1, 32, 0)
+	cfg.CheckpointDir = dir
 	if _, err := Pretrain(split, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +138,25 @@ func TestPretrainRefusesForeignCheckpoint(t *testing.T) {
 
 func TestPretrainRejectsBadConfig(t *testing.T) {
 	split := breastTrain(t)
-	if _, err := Pretrain(split, PretrainConfig{Backend: medssl.MustBackend(), Method: NewSimCLR()}); err == nil {
+	noEncoder := testPretrain(nil, NewSimCLR(), 1, 32, 0)
+	if _, err := Pretrain(split, noEncoder); err == nil {
 		t.Error("missing encoder accepted")
 	}
-	if _, err := Pretrain(split, PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR(), BatchSize: 1000}); err == nil {
+	if _, err := Pretrain(split, testPretrain(testutil.SmallEncoder{Width: 32}, NewSimCLR(), 1, 1000, 0)); err == nil {
 		t.Error("batch larger than the data accepted")
 	}
+	// A Config not started from DefaultPretrainConfig names what is missing.
+	_, err := Pretrain(split, PretrainConfig{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 32}, Method: NewSimCLR()})
+	if err == nil || !strings.Contains(err.Error(), "DefaultPretrainConfig") {
+		t.Errorf("zero config: error %v, want one pointing at DefaultPretrainConfig", err)
+	}
+}
+
+// testPretrain is DefaultPretrainConfig on the go backend with enc and m, set for a short
+// run of steps steps (0: the caller sets Steps) of batch images.
+func testPretrain(enc models.Encoder, m Method, steps, batch int, seed int64) PretrainConfig {
+	cfg := DefaultPretrainConfig()
+	cfg.Backend, cfg.Encoder, cfg.Method = medssl.MustBackend(), enc, m
+	cfg.Steps, cfg.BatchSize, cfg.Seed = steps, batch, seed
+	return cfg
 }

@@ -10,15 +10,15 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
 )
 
 // MIL training defaults.
 const (
-	// MILBatchBags is TrainMIL's default batch size in bags when Config.BatchSize is 0:
-	// 8 bags of 16 slices are 128 slices per step, the 2D protocol's batch.
+	// MILBatchBags is DefaultMILConfig's batch size in bags: 8 bags of 16 slices are 128
+	// slices per step, the 2D protocol's batch.
 	MILBatchBags = 8
 	// MILSlicesDefault caps the default number of slices drawn per training bag.
 	MILSlicesDefault = 16
@@ -42,6 +42,13 @@ type MILClassifier struct {
 	Final      *MILClassifier
 
 	backend compute.Backend
+}
+
+// DefaultMILConfig is DefaultConfig with a batch of MILBatchBags bags.
+func DefaultMILConfig() Config {
+	c := DefaultConfig()
+	c.BatchSize = MILBatchBags
+	return c
 }
 
 // MILOption configures TrainMIL beyond Config.
@@ -70,10 +77,7 @@ func milLogits(scope *model.Scope, enc models.Encoder, bags, mask *graph.Node, n
 // step draws SlicesPerBag slices of every bag (MILSlices).
 func TrainMIL(trainBags, valBags *data.Bags, cfg Config, opts ...MILOption) (clf *MILClassifier, err error) {
 	defer trainutil.Recover("supervised: TrainMIL", &err)
-	if cfg.BatchSize == 0 {
-		cfg.BatchSize = MILBatchBags
-	}
-	if err := cfg.withDefaults(); err != nil {
+	if err := cfg.validateImages(); err != nil {
 		return nil, err
 	}
 	if trainBags == nil || valBags == nil {
@@ -160,12 +164,12 @@ func (c *MILClassifier) Predict(bags *data.Bags) ([][]float32, error) {
 }
 
 // Evaluate predicts the bags and computes their metrics against the bag labels.
-func (c *MILClassifier) Evaluate(bags *data.Bags) (eval.Metrics, error) {
+func (c *MILClassifier) Evaluate(bags *data.Bags) (metrics.Metrics, error) {
 	probs, err := c.Predict(bags)
 	if err != nil {
-		return eval.Metrics{}, err
+		return metrics.Metrics{}, err
 	}
-	return eval.Compute(bags.IntLabels(), toFloat64(probs))
+	return metrics.Compute(bags.IntLabels(), metrics.FromFloat32(probs))
 }
 
 // predictBags runs the MIL classifier on every bag, padded to the longest bag with

@@ -12,7 +12,7 @@ import (
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
@@ -28,13 +28,20 @@ func milBags(t *testing.T, s *data.Split, seed int64) *data.Bags {
 	return b
 }
 
+// milConfig is DefaultMILConfig on a tiny encoder.
+func milConfig(epochs int, seed int64) Config {
+	cfg := DefaultMILConfig()
+	cfg.Backend, cfg.Encoder, cfg.Epochs, cfg.Seed = medssl.MustBackend(), testutil.SmallEncoder{Width: 8}, epochs, seed
+	return cfg
+}
+
 func milAUC(t *testing.T, clf *MILClassifier, bags *data.Bags) float64 {
 	t.Helper()
 	probs, err := clf.Predict(bags)
 	if err != nil {
 		t.Fatal(err)
 	}
-	auc, err := eval.AUC(bags.IntLabels(), toFloat64(probs))
+	auc, err := metrics.AUC(bags.IntLabels(), metrics.FromFloat32(probs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +55,7 @@ func TestTrainMIL(t *testing.T) {
 	}
 	train, val := milBags(t, ds.Train, 1), milBags(t, ds.Val, 2) // 136 and 19 bags
 	const epochs = 4
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 8}, Epochs: epochs, Seed: 5}
+	cfg := milConfig(epochs, 5)
 	clf, err := TrainMIL(train, val, cfg, MILSlices(4))
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +161,8 @@ func TestTrainMILLoadsPretrainedEncoder(t *testing.T) {
 	if len(before) == 0 {
 		t.Fatal("no encoder weights in the pretrained store")
 	}
-	cfg := Config{Backend: backend, Encoder: enc, Epochs: 1, Seed: 5, Pretrained: pre, EncoderLRMultiplier: 1e-30}
+	cfg := milConfig(1, 5)
+	cfg.Pretrained, cfg.EncoderLRMultiplier = pre, 0
 	clf, err := TrainMIL(milBags(t, ds.Train, 1), milBags(t, ds.Val, 2), cfg, MILSlices(4))
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +205,7 @@ func TestTrainMILRejectsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := milBags(t, ds.Train, 1)
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 8}, Epochs: 1}
+	cfg := milConfig(1, 0)
 	three := *good
 	three.NumClasses = 3
 	cases := map[string]func() error{
@@ -205,7 +213,12 @@ func TestTrainMILRejectsBadInput(t *testing.T) {
 		"invalid bags": func() error { _, err := TrainMIL(&data.Bags{}, good, cfg); return err },
 		"class counts": func() error { _, err := TrainMIL(good, &three, cfg); return err },
 		"zero slices":  func() error { _, err := TrainMIL(good, good, cfg, MILSlices(0)); return err },
-		"no encoder":   func() error { _, err := TrainMIL(good, good, Config{Backend: cfg.Backend}); return err },
+		"no encoder": func() error {
+			c := cfg
+			c.Encoder = nil
+			_, err := TrainMIL(good, good, c)
+			return err
+		},
 		"empty pretrained": func() error {
 			c := cfg
 			c.Pretrained = model.NewStore()
@@ -231,7 +244,8 @@ func ExampleTrainMIL() {
 	}
 	train, _ := data.RandomBags(ds.Train, 4, 0, 1)
 	val, _ := data.RandomBags(ds.Val, 4, 0, 2)
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 8}, Epochs: 1, Seed: 1}
+	cfg := DefaultMILConfig()
+	cfg.Backend, cfg.Encoder, cfg.Epochs, cfg.Seed = medssl.MustBackend(), testutil.SmallEncoder{Width: 8}, 1, 1
 	clf, err := TrainMIL(train, val, cfg, MILSlices(4))
 	if err != nil {
 		fmt.Println(err)

@@ -1,6 +1,7 @@
 package supervised
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 
@@ -9,7 +10,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
 )
 
@@ -19,12 +20,8 @@ func (c *Classifier) Predict(split *data.Split) (probs [][]float32, err error) {
 	if split == nil || split.N == 0 {
 		return nil, fmt.Errorf("supervised: predict: empty split")
 	}
-	if c.probe != nil {
-		feats, err := Features(c.backend, c.probe.encStore, c.probe.enc, split)
-		if err != nil {
-			return nil, err
-		}
-		return predictFeatures(c, feats)
+	if c.Encoder == nil {
+		return nil, errors.New("supervised: the classifier reads features (it has no encoder): use PredictFeatures")
 	}
 	return runBatched(c.backend, c.Store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
 		return graph.Softmax(logits(scope, c.Encoder, images, c.NumClasses), -1)
@@ -32,12 +29,12 @@ func (c *Classifier) Predict(split *data.Split) (probs [][]float32, err error) {
 }
 
 // Evaluate predicts split and computes its metrics against the split's labels.
-func (c *Classifier) Evaluate(split *data.Split) (eval.Metrics, error) {
+func (c *Classifier) Evaluate(split *data.Split) (metrics.Metrics, error) {
 	probs, err := c.Predict(split)
 	if err != nil {
-		return eval.Metrics{}, err
+		return metrics.Metrics{}, err
 	}
-	return eval.Compute(toInts(split.Labels), toFloat64(probs))
+	return metrics.Compute(split.IntLabels(), metrics.FromFloat32(probs))
 }
 
 func rows(t *tensors.Tensor) ([][]float32, error) {
@@ -55,3 +52,18 @@ func rows(t *tensors.Tensor) ([][]float32, error) {
 }
 
 func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
+
+// Logits returns the classifier's logits [N][K] (the head's output before softmax) of
+// every image of split, in inference mode; Predict is their softmax.
+func (c *Classifier) Logits(split *data.Split) (out [][]float32, err error) {
+	defer trainutil.Recover("supervised: logits", &err)
+	if split == nil || split.N == 0 {
+		return nil, errors.New("supervised: logits: empty split")
+	}
+	if c.Encoder == nil {
+		return nil, errors.New("supervised: the classifier reads features (it has no encoder): use LogitsFeatures")
+	}
+	return runBatched(c.backend, c.Store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
+		return logits(scope, c.Encoder, images, c.NumClasses)
+	})
+}

@@ -2,15 +2,16 @@ package supervised
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
@@ -24,13 +25,21 @@ func breast(t *testing.T) *data.Dataset {
 	return ds
 }
 
+// testConfig is DefaultConfig on the small test encoder with a short schedule.
+func testConfig(epochs, batch int, seed int64) Config {
+	cfg := DefaultConfig()
+	cfg.Backend, cfg.Encoder = medssl.MustBackend(), testutil.SmallEncoder{Width: 16}
+	cfg.Epochs, cfg.BatchSize, cfg.Seed = epochs, batch, seed
+	return cfg
+}
+
 func valAUC(t *testing.T, clf *Classifier, split *data.Split) float64 {
 	t.Helper()
 	probs, err := clf.Predict(split)
 	if err != nil {
 		t.Fatal(err)
 	}
-	auc, err := eval.AUC(toInts(split.Labels), toFloat64(probs))
+	auc, err := metrics.AUC(split.IntLabels(), metrics.FromFloat32(probs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +50,7 @@ func valAUC(t *testing.T, clf *Classifier, split *data.Split) float64 {
 // with the returned classifier gives exactly that AUC.
 func TestTrainKeepsBestValidationEpoch(t *testing.T) {
 	ds := breast(t)
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 6, BatchSize: 64, Seed: 3}
+	cfg := testConfig(6, 64, 3)
 	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -75,67 +84,60 @@ func TestTrainKeepsBestValidationEpoch(t *testing.T) {
 	}
 }
 
-func variableValues(t *testing.T, store *model.Store, prefix string) map[string][]float32 {
-	t.Helper()
-	out := map[string][]float32{}
-	for v := range store.IterVariables() {
-		if len(v.Scope()) < len(prefix) || v.Scope()[:len(prefix)] != prefix {
-			continue
-		}
-		val := v.MustValue()
-		if flat, err := tensors.CopyFlatData[float32](val); err == nil {
-			out[v.Path()] = flat
-		}
-	}
-	return out
-}
-
 // pretrainedStore builds a store with encoder weights as Pretrain would leave them (here:
 // one supervised run, whose encoder scope is the same).
 func pretrainedStore(t *testing.T, ds *data.Dataset) *model.Store {
 	t.Helper()
-	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 1, BatchSize: 64, Seed: 9})
+	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, testConfig(1, 64, 9))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return clf.Store
 }
 
-// Fine-tuning with an encoder learning-rate multiplier of 0 must start from the pretrained
-// weights and leave them untouched, while the head trains.
-func TestFineTuneLoadsAndFreezesEncoder(t *testing.T) {
+// Fine-tuning with weight decay 0 and an encoder learning-rate multiplier of 0 must start
+// from the pretrained weights and leave every encoder variable (batch-norm running averages
+// included) exactly as it was, while the head trains.
+func TestFineTuneZeroMultiplierFreezesEncoder(t *testing.T) {
 	ds := breast(t)
 	pre := pretrainedStore(t, ds)
-	before := variableValues(t, pre, "/"+models.EncoderScope)
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 2, BatchSize: 64, Seed: 4,
-		Pretrained: pre, EncoderLRMultiplier: 1e-30}
+	before := testutil.VariableValues(t, pre, "/"+models.EncoderScope)
+	headBefore := testutil.VariableValues(t, pre, "/"+HeadScope)
+	cfg := testConfig(2, 64, 4)
+	cfg.Pretrained, cfg.EncoderLRMultiplier, cfg.WeightDecay = pre, 0, 0
 	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := variableValues(t, clf.Store, "/"+models.EncoderScope)
-	checked := 0
-	for path, want := range before {
-		got, ok := after[path]
-		if !ok {
-			t.Fatalf("fine-tuned store lacks %s", path)
+	for _, c := range []*Classifier{clf, clf.Final} {
+		after := testutil.VariableValues(t, c.Store, "/"+models.EncoderScope)
+		if len(after) != len(before) || len(before) == 0 {
+			t.Fatalf("fine-tuned store has %d encoder variables, pretrained %d", len(after), len(before))
 		}
-		if !isTrainableWeight(path) {
-			continue // batch-norm running averages still update in training mode
-		}
-		for i := range want {
-			if math.Abs(float64(got[i]-want[i])) > 1e-6 {
-				t.Fatalf("%s[%d] moved from %v to %v with a ~0 encoder learning rate", path, i, want[i], got[i])
+		for path, want := range before {
+			if !slices.Equal(after[path], want) {
+				t.Errorf("%s moved with an encoder multiplier of 0", path)
 			}
 		}
-		checked++
-	}
-	if checked == 0 {
-		t.Fatal("no encoder weights compared")
+		moved := false
+		for path, v := range testutil.VariableValues(t, c.Store, "/"+HeadScope) {
+			moved = moved || !slices.Equal(v, headBefore[path])
+		}
+		if !moved {
+			t.Error("the head did not train")
+		}
 	}
 	// And the pretrained store itself was not modified by fine-tuning.
-	if again := variableValues(t, pre, "/"+models.EncoderScope); len(again) != len(before) {
-		t.Fatal("pretrained store changed")
+	for path, want := range before {
+		if !slices.Equal(testutil.VariableValues(t, pre, "/"+models.EncoderScope)[path], want) {
+			t.Fatalf("pretrained %s changed", path)
+		}
+	}
+	// A multiplier for an encoder that is not pretrained is a mistake, not a no-op.
+	cfg = testConfig(1, 64, 4)
+	cfg.EncoderLRMultiplier = 0
+	if _, err := Train(ds.Train, ds.Val, ds.NumClasses, cfg); err == nil || !strings.Contains(err.Error(), "Pretrained") {
+		t.Errorf("multiplier 0 without a pretrained encoder: error %v", err)
 	}
 }
 
@@ -144,46 +146,24 @@ func isTrainableWeight(path string) bool {
 	return n >= 7 && (path[n-7:] == "weights" || (n >= 6 && path[n-6:] == "biases") || (n >= 5 && (path[n-5:] == "scale" || path[n-5:] == "shift")))
 }
 
-// A linear probe trains only a head on frozen features and keeps its best epoch.
-func TestLinearProbe(t *testing.T) {
-	ds := breast(t)
-	pre := pretrainedStore(t, ds)
-	before := variableValues(t, pre, "/")
-	cfg := Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}, Epochs: 20, BatchSize: 128, Seed: 5, LearningRate: 1e-2}
-	clf, err := LinearProbe(ds.Train, ds.Val, ds.NumClasses, pre, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := valAUC(t, clf, ds.Val); math.Abs(got-clf.BestValAUC) > 1e-6 {
-		t.Errorf("restored probe has val AUC %v, best epoch had %v", got, clf.BestValAUC)
-	}
-	after := variableValues(t, pre, "/")
-	for path, want := range before {
-		got := after[path]
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("linear probe changed the pretrained variable %s", path)
-			}
-		}
-	}
-	m, err := clf.Evaluate(ds.Test)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.N != ds.Test.N {
-		t.Errorf("evaluated %d test images, want %d", m.N, ds.Test.N)
-	}
-}
-
 func TestTrainRejectsBadInput(t *testing.T) {
 	ds := breast(t)
-	if _, err := Train(ds.Train, nil, 2, Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}}); err == nil {
+	if _, err := Train(ds.Train, nil, 2, testConfig(1, 64, 1)); err == nil {
 		t.Error("missing validation split accepted")
 	}
-	if _, err := Train(ds.Train, ds.Val, 2, Config{Encoder: testutil.SmallEncoder{Width: 16}}); err == nil {
+	noBackend := testConfig(1, 64, 1)
+	noBackend.Backend = nil
+	if _, err := Train(ds.Train, ds.Val, 2, noBackend); err == nil {
 		t.Error("missing backend accepted")
 	}
-	if _, err := LinearProbe(ds.Train, ds.Val, 2, nil, Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}}); err == nil {
-		t.Error("linear probe without pretrained store accepted")
+	// A Config not started from DefaultConfig names the field that is missing.
+	_, err := Train(ds.Train, ds.Val, 2, Config{Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 16}})
+	if err == nil || !strings.Contains(err.Error(), "Epochs 0") || !strings.Contains(err.Error(), "DefaultConfig") {
+		t.Errorf("zero Config: error %v, want one naming Epochs and DefaultConfig", err)
+	}
+	bad := testConfig(1, 64, 1)
+	bad.Milestones = []float64{1.5}
+	if _, err := Train(ds.Train, ds.Val, 2, bad); err == nil {
+		t.Error("milestone 1.5 accepted")
 	}
 }

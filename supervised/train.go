@@ -17,9 +17,8 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/ui/commandline"
 
-	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
 )
@@ -27,68 +26,14 @@ import (
 // HeadScope is the scope of the linear classification head on top of the encoder.
 const HeadScope = "head"
 
-// Config configures Train. Zero fields take the MedMNIST protocol's values.
-type Config struct {
-	Backend compute.Backend // required
-	Encoder models.Encoder  // required
-	// Augment is applied to training batches only; nil trains on the images as they are.
-	// Use the same transform in both arms of a comparison.
-	Augment augment.Transform
-	// Epochs (default 100), BatchSize (default 128; smaller when the split is smaller).
-	Epochs, BatchSize int
-	// LearningRate of Adam (default 1e-3); WeightDecay (default 0).
-	LearningRate, WeightDecay float64
-	// Milestones are fractions of the epochs at which the learning rate is multiplied
-	// by 0.1 (default 0.5 and 0.75).
-	Milestones []float64
-	// Pretrained, when set, initialises the encoder from the variables under
-	// models.EncoderScope of this store (fine-tuning) instead of at random.
-	Pretrained *model.Store
-	// EncoderLRMultiplier scales the encoder's learning rate relative to the head's when
-	// fine-tuning (default 1; 0.1 is a common gentler choice).
-	EncoderLRMultiplier float64
-	// TrainableFrom, when fine-tuning, trains only the encoder from this scope on, e.g.
-	// "encoder/stage4" (ResNet scopes: encoder/stem, encoder/stage1 … encoder/stage4): every
-	// encoder variable the encoder creates before the first variable under this scope keeps
-	// its pretrained value, batch-norm running averages included. Empty fine-tunes the whole
-	// encoder. See FrozenVariables.
-	TrainableFrom string
-	// Seed fixes initialisation, augmentation and shuffling.
-	Seed int64
-	// Progress shows GoMLX's progress bar on stdout.
-	Progress bool
-}
-
-func (c *Config) withDefaults() error {
-	if c.Backend == nil || c.Encoder == nil {
-		return errors.New("supervised: Config needs a Backend and an Encoder")
-	}
-	if c.Epochs == 0 {
-		c.Epochs = 100
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 128
-	}
-	if c.LearningRate == 0 {
-		c.LearningRate = 1e-3
-	}
-	if c.Milestones == nil {
-		c.Milestones = []float64{0.5, 0.75}
-	}
-	if c.EncoderLRMultiplier == 0 {
-		c.EncoderLRMultiplier = 1
-	}
-	if c.Epochs < 0 || c.BatchSize < 0 || c.LearningRate < 0 || c.EncoderLRMultiplier < 0 {
-		return fmt.Errorf("supervised: negative setting in config")
-	}
-	return nil
-}
+// Backend returns the backend the classifier runs on.
+func (c *Classifier) Backend() compute.Backend { return c.backend }
 
 // Classifier is a trained classifier: the encoder and head variables (of the epoch with the
 // best validation AUC) in Store, and its training history.
 type Classifier struct {
 	Store      *model.Store
-	Encoder    models.Encoder // nil for a linear probe, whose inputs are features
+	Encoder    models.Encoder // nil for a classifier on features (TrainLinear)
 	NumClasses int
 	// BestEpoch (1-based) and its validation AUC; ValAUC and TrainLoss hold every epoch.
 	BestEpoch  int
@@ -101,7 +46,6 @@ type Classifier struct {
 	Final *Classifier
 
 	backend compute.Backend
-	probe   *probeInput // set for linear probes
 }
 
 // head is the linear classification head on features [B, F], under HeadScope.
@@ -118,7 +62,7 @@ func logits(scope *model.Scope, enc models.Encoder, images *graph.Node, numClass
 // cfg.Pretrained, keeping the epoch with the best AUC on valSplit.
 func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *Classifier, err error) {
 	defer trainutil.Recover("supervised: train", &err)
-	if err := cfg.withDefaults(); err != nil {
+	if err := cfg.validateImages(); err != nil {
 		return nil, err
 	}
 	if err := checkSplits(trainSplit, valSplit, numClasses); err != nil {
@@ -189,8 +133,8 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 	var epochSteps int
 	var best map[*model.Variable]*tensors.Tensor
 	clf.BestValAUC = math.Inf(-1)
-	loop.OnStep("medssl-epoch", 50, func(l *train.Loop, metrics []*tensors.Tensor) error {
-		v, err := trainutil.Scalar(metrics[0])
+	loop.OnStep("medssl-epoch", 50, func(l *train.Loop, stepMetrics []*tensors.Tensor) error {
+		v, err := trainutil.Scalar(stepMetrics[0])
 		if err != nil {
 			return err
 		}
@@ -208,7 +152,7 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 		if err != nil {
 			return fmt.Errorf("validation: %w", err)
 		}
-		auc, err := eval.AUC(toInts(valLabels), toFloat64(probs))
+		auc, err := metrics.AUC(toInts(valLabels), metrics.FromFloat32(probs))
 		if err != nil {
 			return fmt.Errorf("validation AUC: %w", err)
 		}
@@ -264,6 +208,18 @@ func newTrainingStore(cfg Config, split *data.Split) (store *model.Store, multip
 			return nil, nil, nil, fmt.Errorf("supervised: pretrained store has no variables under /%s", models.EncoderScope)
 		}
 		multipliers["/"+models.EncoderScope] = cfg.EncoderLRMultiplier
+		if cfg.EncoderLRMultiplier == 0 {
+			// A frozen encoder keeps its batch-norm running averages too, which no learning
+			// rate reaches: every encoder variable is restored after each step.
+			for v := range store.IterVariables() {
+				if underScope(v, "/"+models.EncoderScope) {
+					frozen = append(frozen, v.Path())
+				}
+			}
+			return store, multipliers, frozen, nil
+		}
+	} else if cfg.EncoderLRMultiplier != 1 {
+		return nil, nil, nil, fmt.Errorf("supervised: EncoderLRMultiplier %v applies to a Pretrained encoder, and none is set", cfg.EncoderLRMultiplier)
 	}
 	if cfg.TrainableFrom != "" {
 		if cfg.Pretrained == nil {
@@ -356,17 +312,6 @@ func toInts(labels []int32) []int {
 	out := make([]int, len(labels))
 	for i, l := range labels {
 		out[i] = int(l)
-	}
-	return out
-}
-
-func toFloat64(rows [][]float32) [][]float64 {
-	out := make([][]float64, len(rows))
-	for i, r := range rows {
-		out[i] = make([]float64, len(r))
-		for j, v := range r {
-			out[i][j] = float64(v)
-		}
 	}
 	return out
 }

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/eval/plot"
 )
 
@@ -73,7 +73,7 @@ func drawAll(dir string) error {
 				return err
 			}
 			scores := centroidScores(pixels(sub), sub, testX)
-			auc, err := eval.ROCAUC(scores, positives(testY))
+			auc, err := metrics.ROCAUC(scores, positives(testY))
 			if err != nil {
 				return err
 			}

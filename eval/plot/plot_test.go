@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/eval/plot"
 	"gonum.org/v1/plot/vg"
 )
@@ -110,12 +110,12 @@ func TestROCPointsWithTies(t *testing.T) {
 	for i := 1; i < len(fpr); i++ {
 		area += (fpr[i] - fpr[i-1]) * (tpr[i] + tpr[i-1]) / 2
 	}
-	auc, err := eval.ROCAUC(scores, []bool{true, false, true, false, true, false})
+	auc, err := metrics.ROCAUC(scores, []bool{true, false, true, false, true, false})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if math.Abs(area-2./3) > 1e-12 || math.Abs(auc-2./3) > 1e-12 {
-		t.Errorf("area %v, eval.ROCAUC %v, want 2/3", area, auc)
+		t.Errorf("area %v, metrics.ROCAUC %v, want 2/3", area, auc)
 	}
 }
 

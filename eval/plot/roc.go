@@ -5,7 +5,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 )
@@ -27,7 +27,7 @@ type ROCCurve struct {
 //
 // Tied scores move the curve in one step (a diagonal segment), so the curve has
 // one point per distinct threshold plus the origin, ends at (1, 1), and the
-// trapezoidal area under it equals eval.ROCAUC. Both classes must be present.
+// trapezoidal area under it equals metrics.ROCAUC. Both classes must be present.
 func ROCPoints(labels []int, scores []float64) (fpr, tpr, thresholds []float64, err error) {
 	if len(labels) == 0 {
 		return nil, nil, nil, fmt.Errorf("%w: ROCPoints got no examples", ErrEmpty)
@@ -77,7 +77,7 @@ func ROCPoints(labels []int, scores []float64) (fpr, tpr, thresholds []float64, 
 	return fpr, tpr, thresholds, nil
 }
 
-// ROC draws one ROC curve per classifier, its AUC (eval.ROCAUC) in the legend,
+// ROC draws one ROC curve per classifier, its AUC (metrics.ROCAUC) in the legend,
 // and the diagonal of a chance-level classifier.
 func ROC(path, title string, curves []ROCCurve) (err error) {
 	defer recoverTo(&err)
@@ -101,7 +101,7 @@ func ROC(path, title string, curves []ROCCurve) (err error) {
 		for j, l := range c.Labels {
 			positive[j] = l == 1
 		}
-		auc, err := eval.ROCAUC(c.Scores, positive)
+		auc, err := metrics.ROCAUC(c.Scores, positive)
 		if err != nil {
 			return fmt.Errorf("plot: ROC curve %q: %w", c.Name, err)
 		}

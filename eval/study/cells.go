@@ -5,25 +5,31 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"strings"
+
+	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/ssl"
 )
 
 // Cell is one point of a study's grid.
 type Cell struct {
-	Method    string  `json:"method"` // pretext method, or NoPretraining
-	Arm       string  `json:"arm"`
-	Fraction  float64 `json:"fraction"`
-	Imbalance float64 `json:"imbalance"`
-	Seed      int64   `json:"seed"`
+	Method    string   `json:"method"` // pretext method, or NoPretraining
+	Arm       eval.Arm `json:"arm"`
+	Fraction  float64  `json:"fraction"`
+	Imbalance float64  `json:"imbalance"`
+	Seed      int64    `json:"seed"`
 }
 
 // Label names the cell's arm in reports: "supervised", or "<method>+<arm>" such as
 // "simclr+linear".
 func (c Cell) Label() string {
-	if c.Arm == ArmSupervised {
-		return ArmSupervised
+	if c.Arm == eval.ArmSupervised {
+		return string(eval.ArmSupervised)
 	}
-	return c.Method + "+" + c.Arm
+	return c.Method + "+" + string(c.Arm)
 }
 
 // Key identifies the cell within a study, e.g. "simclr+linear f=0.1 imb=1 seed=2".
@@ -32,7 +38,7 @@ func (c Cell) Key() string {
 }
 
 // NeedsPretraining tells whether the cell reads a pretrained encoder.
-func (c Cell) NeedsPretraining() bool { return c.Arm != ArmSupervised && c.Method != NoPretraining }
+func (c Cell) NeedsPretraining() bool { return c.Arm.UsesEncoder() && c.Method != NoPretraining }
 
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
@@ -41,7 +47,7 @@ func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // The order keeps a partial study useful (whole seeds finish first) and lets one
 // pretraining serve the consecutive cells that need it.
 func (c Config) Cells() ([]Cell, error) {
-	if err := c.withDefaults(); err != nil {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c.cells(), nil
@@ -49,19 +55,20 @@ func (c Config) Cells() ([]Cell, error) {
 
 func (c *Config) cells() []Cell {
 	var out []Cell
-	want := map[string]bool{}
+	want := map[eval.Arm]bool{}
 	for _, a := range c.Arms {
 		want[a] = true
 	}
 	for _, seed := range c.Seeds {
 		for _, imb := range c.Imbalances {
 			for _, frac := range c.Fractions {
-				if want[ArmSupervised] {
-					out = append(out, Cell{Method: NoPretraining, Arm: ArmSupervised, Fraction: frac, Imbalance: imb, Seed: seed})
+				if want[eval.ArmSupervised] {
+					out = append(out, Cell{Method: NoPretraining, Arm: eval.ArmSupervised, Fraction: frac, Imbalance: imb, Seed: seed})
 				}
 				for _, m := range c.Methods {
-					for _, a := range []string{ArmLinear, ArmKNN, ArmFineTune} {
-						if !want[a] || (m == NoPretraining && a == ArmFineTune) {
+					for _, a := range []eval.Arm{eval.ArmLinear, eval.ArmKNN, eval.ArmFineTune} {
+						// "none"+"finetune" would repeat the supervised arm.
+						if !want[a] || (m == NoPretraining && a == eval.ArmFineTune) {
 							continue
 						}
 						out = append(out, Cell{Method: m, Arm: a, Fraction: frac, Imbalance: imb, Seed: seed})
@@ -73,52 +80,133 @@ func (c *Config) cells() []Cell {
 	return out
 }
 
-// fingerprint hashes every setting a cell's result depends on (besides the cell itself),
-// so that results computed with other settings are never mistaken for this study's.
-func (c *Config) fingerprint(cell Cell) string {
-	s := map[string]any{}
-	if cell.NeedsPretraining() {
-		s["pretrain"] = c.pretrainSettings()
-	}
-	switch cell.Arm {
-	case ArmSupervised:
-		s["train"] = c.trainSettings(c.Train.Epochs)
-	case ArmFineTune:
-		s["train"] = c.trainSettings(c.FineTune.Epochs)
-		s["finetune"] = []any{c.FineTune.EncoderLRMultiplier, c.FineTune.TrainableFrom}
-	case ArmLinear:
-		probe := []any{c.Probe.Epochs, c.Train.BatchSize, c.Train.Milestones, c.Probe.Grid}
-		// An empty grid field takes Train's value (see supervised.LinearProbeSearch).
-		if len(c.Probe.Grid.LearningRates) == 0 {
-			probe = append(probe, "lr", c.Train.LearningRate)
-		}
-		if len(c.Probe.Grid.WeightDecays) == 0 {
-			probe = append(probe, "wd", c.Train.WeightDecay)
-		}
-		s["probe"] = probe
-	case ArmKNN:
-		s["knn"] = []any{c.KNN.K, c.KNN.Temperature, c.KNN.Distance.String(), c.KNN.Ks}
-	}
-	s["bootstrap"] = c.BootstrapReps // the stored test-AUC interval depends on it
-	return c.hashSettings(s)
+// settings are the JSON descriptions of everything a cell's result can depend on besides
+// the cell itself: the dataset, the encoder's full configuration, each method's
+// hyperparameters, the pretraining recipe (optimiser, schedule, augmentation parameters),
+// each arm's protocol (the same), and the bootstrap replicates of the stored interval.
+type settings struct {
+	dataset, encoder, pretrain, bootstrap json.RawMessage
+	methods                               map[string]json.RawMessage
+	arms                                  map[eval.Arm]json.RawMessage
 }
 
-// hashSettings adds the dataset and encoder to s and returns a short hash of it all.
-func (c *Config) hashSettings(s map[string]any) string {
+// fingerprints describes the study's settings; an error names a setting that cannot be
+// described (a transform or method whose parameters do not encode as JSON, such as
+// augment.Func: use a struct transform such as augment.Pipeline).
+func (c *Config) fingerprints() (*settings, error) {
+	s := &settings{methods: map[string]json.RawMessage{}, arms: map[eval.Arm]json.RawMessage{}}
 	ds := c.Dataset
-	s["dataset"] = []any{ds.Name, ds.Train.N, ds.Val.N, ds.Test.N, ds.NumClasses}
-	s["encoder"] = []any{c.Encoder.Name(), c.Encoder.FeatureDim()}
-	b, _ := json.Marshal(s) // maps marshal with sorted keys
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:6])
-}
-
-func (c *Config) pretrainSettings() []any {
+	var err error
+	if s.dataset, err = describe(map[string]any{"name": ds.Name, "task": ds.Task.String(), "classes": ds.NumClasses,
+		"images": []int{ds.Train.Height, ds.Train.Width, ds.Train.Channels},
+		"splits": []any{splitDigest(ds.Train), splitDigest(ds.Val), splitDigest(ds.Test)}}); err != nil {
+		return nil, err
+	}
+	if s.encoder, err = describe(typed(c.Encoder)); err != nil {
+		return nil, fmt.Errorf("study: encoder: %w", err)
+	}
 	p := c.Pretrain
-	return []any{p.Epochs, p.Steps, p.BatchSize, p.LearningRate, p.WeightDecay, p.AugmentName}
+	aug := p.Augment
+	// What only affects logging, checkpoint cadence or who runs it leaves results unchanged
+	// (a resumed pretraining equals an uninterrupted one): it is left out.
+	p.Backend, p.Encoder, p.Method, p.Augment, p.Log = nil, nil, nil, nil, nil
+	p.Seed, p.CheckpointDir, p.CheckpointEvery, p.MonitorEvery, p.Progress = 0, "", 0, 0, false
+	if s.pretrain, err = describe(map[string]any{"recipe": p, "augment": typed(aug)}); err != nil {
+		return nil, fmt.Errorf("study: pretraining augmentation: %w", err)
+	}
+	for _, name := range c.Methods {
+		if name == NoPretraining {
+			continue
+		}
+		m, err := ssl.New(name)
+		if err != nil {
+			return nil, fmt.Errorf("study: %w", err)
+		}
+		if s.methods[name], err = describe(typed(m)); err != nil {
+			return nil, fmt.Errorf("study: method %s: %w", name, err)
+		}
+	}
+	pr := c.Protocols
+	train, trainAug := pr.Train, pr.Train.Augment
+	train.Backend, train.Encoder, train.Augment, train.Pretrained, train.Seed, train.Progress = nil, nil, nil, nil, 0, false
+	probe, probeAug := pr.Probe, pr.Probe.Augment
+	probe.Backend, probe.Encoder, probe.Augment, probe.Pretrained, probe.Seed, probe.Progress = nil, nil, nil, nil, 0, false
+	_ = probeAug // the probe trains on fixed features: its augmentation is never used
+	for _, a := range c.Arms {
+		var v any
+		switch a {
+		case eval.ArmSupervised:
+			v = map[string]any{"train": train, "augment": typed(trainAug)}
+		case eval.ArmFineTune:
+			v = map[string]any{"train": train, "augment": typed(trainAug), "finetune": pr.FineTune}
+		case eval.ArmLinear:
+			v = map[string]any{"probe": probe, "grid": pr.ProbeGrid}
+		case eval.ArmKNN:
+			v = map[string]any{"knn": pr.KNN, "ks": pr.KNNKs}
+		}
+		if s.arms[a], err = describe(v); err != nil {
+			return nil, fmt.Errorf("study: arm %s: %w", a, err)
+		}
+	}
+	if s.bootstrap, err = describe(c.BootstrapReps); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-func (c *Config) trainSettings(epochs int) []any {
-	t := c.Train
-	return []any{epochs, t.BatchSize, t.LearningRate, t.WeightDecay, t.Milestones, c.TrainAugmentName}
+// typed describes a value with its Go type, so that two types with equal fields differ.
+func typed(v any) any {
+	if v == nil {
+		return nil
+	}
+	return map[string]any{"type": fmt.Sprintf("%T", v), "value": v}
+}
+
+func describe(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("cannot describe its parameters for the settings fingerprint (%w); use a type whose exported fields hold them, such as augment.Pipeline", err)
+	}
+	return b, nil
+}
+
+// splitDigest identifies a split's content: its size and a hash of its images and labels.
+func splitDigest(s *data.Split) string {
+	h := sha256.New()
+	h.Write(s.Images)
+	for _, l := range s.Labels {
+		h.Write([]byte{byte(l), byte(l >> 8), byte(l >> 16), byte(l >> 24)})
+	}
+	return fmt.Sprintf("%d:%x", s.N, h.Sum(nil)[:8])
+}
+
+// hash returns a short hash of the given parts.
+func hash(parts ...json.RawMessage) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write(p)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// pretrainKey names the pretraining a cell needs (its folder under OutDir/pretrain).
+func (c *Config) pretrainKey(s *settings, cell Cell) string {
+	return fmt.Sprintf("%s-%s-imb%s-seed%d-%s", cell.Method, safeName(c.Encoder.Name()), fmtNum(cell.Imbalance), cell.Seed,
+		hash(s.dataset, s.encoder, s.pretrain, s.methods[cell.Method]))
+}
+
+// fingerprint hashes every setting cell's result depends on, so that results computed with
+// other settings are never mistaken for this study's.
+func (c *Config) fingerprint(s *settings, cell Cell) string {
+	parts := []json.RawMessage{s.dataset, s.encoder, s.arms[cell.Arm], s.bootstrap}
+	if cell.NeedsPretraining() {
+		parts = append(parts, s.pretrain, s.methods[cell.Method])
+	}
+	return hash(parts...)
+}
+
+// safeName makes a name usable as one path element.
+func safeName(s string) string {
+	return strings.NewReplacer("/", "_", string(filepath.Separator), "_").Replace(s)
 }

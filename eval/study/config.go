@@ -6,75 +6,23 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 
 	"github.com/gomlx/compute"
 
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/ssl"
-	"github.com/medssl/medssl/supervised"
 )
 
-// Arms (evaluation protocols) a study can run.
-const (
-	ArmSupervised = "supervised"
-	ArmLinear     = "linear"
-	ArmKNN        = "knn"
-	ArmFineTune   = "finetune"
-)
-
-// NoPretraining is the method name of cells without pretraining.
+// NoPretraining is the method name of cells without pretraining: with the frozen-feature
+// arms it measures a randomly initialised encoder (eval.RandomEncoder), the floor every
+// pretext method must beat.
 const NoPretraining = "none"
 
-// Arms lists every arm, in the order cells run and reports show them.
-func Arms() []string { return []string{ArmSupervised, ArmLinear, ArmKNN, ArmFineTune} }
-
-// PretrainSettings are the ssl.PretrainConfig fields a study sets for every pretraining.
-type PretrainSettings struct {
-	// Epochs (default 100, ssl's) or Steps (overrides Epochs) of pretraining.
-	Epochs, Steps int
-	// BatchSize (default 128), LearningRate (1e-3) and WeightDecay (1e-6): ssl's defaults.
-	BatchSize                 int
-	LearningRate, WeightDecay float64
-	// Augment makes the views; nil is augment.MedicalDefault().
-	Augment augment.Transform
-	// AugmentName names Augment in reports and in the settings fingerprint (default
-	// "medical" when Augment is nil, else "custom").
-	AugmentName string
-	// Progress shows GoMLX's progress bar during pretraining.
-	Progress bool
-}
-
-// FineTuneSettings configure the "finetune" arm; the rest comes from Config.Train.
-type FineTuneSettings struct {
-	// Epochs (default Config.Train.Epochs).
-	Epochs int
-	// EncoderLRMultiplier scales the encoder's learning rate (default 1).
-	EncoderLRMultiplier float64
-	// TrainableFrom fine-tunes only from this encoder scope on (e.g. "encoder/stage4");
-	// empty fine-tunes the whole encoder. See supervised.Config.TrainableFrom.
-	TrainableFrom string
-}
-
-// ProbeSettings configure the "linear" arm.
-type ProbeSettings struct {
-	// Epochs of each probe (default 100; the features are cached, so probes are cheap).
-	Epochs int
-	// Grid searched on validation AUC (default supervised.DefaultProbeGrid()).
-	Grid supervised.ProbeGrid
-}
-
-// KNNSettings configure the "knn" arm.
-type KNNSettings struct {
-	supervised.KNNConfig
-	// Ks, when set, are the values of k tried on the validation split (the best AUC is
-	// kept); empty uses KNNConfig.K (default 20).
-	Ks []int
-}
-
-// Config describes a study. Zero fields take the documented defaults.
+// Config describes a study. Start from DefaultConfig (or PaperConfig) and change fields:
+// every field means what it says, zero included.
 type Config struct {
 	Dataset *data.Dataset   // required; single-label
 	Backend compute.Backend // required
@@ -82,46 +30,92 @@ type Config struct {
 	// OutDir holds results.jsonl, pretraining checkpoints and the reports (required).
 	OutDir string
 
-	// The grid. Methods are ssl registry names or NoPretraining (default ["simclr"]); Arms
-	// (default all of Arms()); Fractions of the training labels in (0, 1] (default [1]);
-	// Imbalances, majority:minority ratios >= 1 imposed on the training split (default [1]:
-	// the split as it is); Seeds (default [1, 2, 3]).
+	// The grid. Methods are ssl registry names or NoPretraining; Arms the evaluation
+	// protocols; Fractions of the training labels in (0, 1]; Imbalances, majority:minority
+	// ratios >= 1 imposed on the training split (1: the split as it is); Seeds. None may be
+	// empty.
 	Methods    []string
-	Arms       []string
+	Arms       []eval.Arm
 	Fractions  []float64
 	Imbalances []float64
 	Seeds      []int64
 
-	Pretrain PretrainSettings
-	// Train is the template of the supervised arm and of fine-tuning (Epochs, BatchSize,
-	// LearningRate, WeightDecay, Milestones, Augment); Backend, Encoder, Seed and
-	// Pretrained are set per cell. Zero fields: the MedMNIST protocol (supervised.Config).
-	Train supervised.Config
-	// TrainAugmentName names Train.Augment in reports ("none" when nil, else "custom").
-	TrainAugmentName string
-	FineTune         FineTuneSettings
-	Probe            ProbeSettings
-	KNN              KNNSettings
+	// Pretrain is the recipe of every pretraining (Backend, Encoder, Method, Seed and
+	// CheckpointDir are set per pretraining; its Progress shows GoMLX's progress bar).
+	Pretrain ssl.PretrainConfig
+	// Protocols are the arms' settings (Backend, Encoder and Seed are set per cell).
+	Protocols eval.Protocols
 
 	// BootstrapReps is the number of bootstrap replicates of each cell's 95% test-AUC
-	// interval (default 1000; negative: no interval).
+	// interval (0: no interval).
 	BootstrapReps int
 
 	// StopAfter, when > 0, makes Run return ErrStopped after computing that many cells
 	// (cells read back from results.jsonl do not count): a study can be run in slices.
 	StopAfter int
-	// Progress receives the progress display (default os.Stdout; io.Discard silences it).
+	// Progress receives the progress display (nil: none).
 	Progress io.Writer
 	// OnCell, when set, is called before a cell is computed (never for a cell read back
 	// from results.jsonl). Tests count protocol runs with it.
 	OnCell func(Cell)
 }
 
+// The main job's grid and budget, DefaultConfig's values.
+const (
+	// DefaultEpochs is the pretraining, supervised and fine-tuning budget of DefaultConfig:
+	// short enough for a 2-core laptop on the pure-Go backend.
+	DefaultEpochs = 15
+	// DefaultWidth is the base width of DefaultConfig's ResNet-18 (64 is the standard one).
+	DefaultWidth = 16
+	// DefaultBootstrapReps is the number of bootstrap replicates of each cell's interval.
+	DefaultBootstrapReps = 1000
+)
+
+// DefaultConfig is the main job (examples/study): SimCLR against the supervised baseline,
+// with every arm (supervised, linear probe, kNN, fine-tuning), at 10% and 100% of the labels,
+// the training split as it is, 3 seeds, on a ResNet-18 of base width 16 (its stem chosen
+// from the image size), 15 epochs of pretraining (ssl.DefaultPretrainConfig otherwise), 15
+// epochs of supervised training and of fine-tuning with augment.SupervisedDefault
+// (eval.DefaultProtocols otherwise), and 1000 bootstrap replicates per cell. It is sized for
+// a 2-core laptop on the pure-Go backend; PaperConfig is the paper-scale protocol. Set
+// Dataset, Backend and OutDir.
+func DefaultConfig() Config {
+	c := Config{
+		Encoder:    models.ResNet18().Width(DefaultWidth),
+		OutDir:     "medssl-study",
+		Methods:    []string{"simclr"},
+		Arms:       eval.Arms(),
+		Fractions:  []float64{0.1, 1},
+		Imbalances: []float64{1},
+		Seeds:      []int64{1, 2, 3},
+		Pretrain:   ssl.DefaultPretrainConfig(),
+		Protocols:  eval.DefaultProtocols(),
+
+		BootstrapReps: DefaultBootstrapReps,
+		Progress:      os.Stdout,
+	}
+	c.Pretrain.Epochs = DefaultEpochs
+	c.Protocols.Train.Epochs, c.Protocols.FineTune.Epochs = DefaultEpochs, DefaultEpochs
+	c.Protocols.Train.Augment = augment.SupervisedDefault()
+	return c
+}
+
+// PaperConfig is DefaultConfig at the scale of the papers: a standard-width ResNet-18, 200
+// pretraining epochs, and the MedMNIST protocol's 100 supervised and fine-tuning epochs.
+func PaperConfig() Config {
+	c := DefaultConfig()
+	c.Encoder = models.ResNet18()
+	c.Pretrain.Epochs = 200
+	c.Protocols.Train.Epochs, c.Protocols.FineTune.Epochs = 100, 100
+	return c
+}
+
 // ErrStopped is returned by Run when Config.StopAfter cells were computed or the context
 // was cancelled; the finished cells are saved and a later Run resumes after them.
 var ErrStopped = errors.New("study: stopped before the end")
 
-func (c *Config) withDefaults() error {
+// Validate reports the first setting the study cannot run with, naming it.
+func (c *Config) Validate() error {
 	if c.Dataset == nil || c.Backend == nil || c.Encoder == nil {
 		return errors.New("study: Config needs a Dataset, a Backend and an Encoder")
 	}
@@ -135,20 +129,11 @@ func (c *Config) withDefaults() error {
 	if !ds.Task.SingleLabel() || ds.Train.LabelDim != 1 {
 		return fmt.Errorf("study: dataset %q is multi-label; studies support single-label tasks", ds.Name)
 	}
-	if len(c.Methods) == 0 {
-		c.Methods = []string{"simclr"}
-	}
-	if len(c.Arms) == 0 {
-		c.Arms = Arms()
-	}
-	if len(c.Fractions) == 0 {
-		c.Fractions = []float64{1}
-	}
-	if len(c.Imbalances) == 0 {
-		c.Imbalances = []float64{1}
-	}
-	if len(c.Seeds) == 0 {
-		c.Seeds = []int64{1, 2, 3}
+	for what, n := range map[string]int{"Methods": len(c.Methods), "Arms": len(c.Arms), "Fractions": len(c.Fractions),
+		"Imbalances": len(c.Imbalances), "Seeds": len(c.Seeds)} {
+		if n == 0 {
+			return fmt.Errorf("study: %s is empty (start from study.DefaultConfig())", what)
+		}
 	}
 	for _, m := range c.Methods {
 		if m == NoPretraining {
@@ -159,8 +144,8 @@ func (c *Config) withDefaults() error {
 		}
 	}
 	for _, a := range c.Arms {
-		if !slices.Contains(Arms(), a) {
-			return fmt.Errorf("study: unknown arm %q (known: %v)", a, Arms())
+		if _, err := eval.ParseArm(string(a)); err != nil {
+			return fmt.Errorf("study: %w", err)
 		}
 	}
 	for _, f := range c.Fractions {
@@ -173,74 +158,62 @@ func (c *Config) withDefaults() error {
 			return fmt.Errorf("study: imbalance ratio %v, want a finite ratio >= 1", r)
 		}
 	}
-	for _, list := range [][]string{c.Methods, c.Arms} {
-		if dup := firstDuplicate(list); dup != "" {
-			return fmt.Errorf("study: %q listed twice", dup)
+	if hasDup(c.Methods) || hasDup(c.Arms) || hasDup(c.Fractions) || hasDup(c.Imbalances) || hasDup(c.Seeds) {
+		return errors.New("study: a method, arm, fraction, imbalance or seed is listed twice")
+	}
+	if c.BootstrapReps < 0 {
+		return fmt.Errorf("study: BootstrapReps %d, want >= 0", c.BootstrapReps)
+	}
+	if c.needsPretraining() {
+		p := c.Pretrain
+		p.Backend, p.Encoder, p.Method = c.Backend, c.Encoder, ssl.NewSimCLR()
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("study: Pretrain: %w", err)
 		}
 	}
-	if hasDup(c.Fractions) || hasDup(c.Imbalances) || hasDup(c.Seeds) {
-		return errors.New("study: a fraction, imbalance or seed is listed twice")
+	if err := c.validateProtocols(); err != nil {
+		return err
 	}
-	if c.Train.Epochs == 0 {
-		c.Train.Epochs = 100
-	}
-	if c.Train.BatchSize == 0 {
-		c.Train.BatchSize = 128
-	}
-	if c.TrainAugmentName == "" {
-		c.TrainAugmentName = "none"
-		if c.Train.Augment != nil {
-			c.TrainAugmentName = "custom"
-		}
-	}
-	if c.Pretrain.BatchSize == 0 {
-		c.Pretrain.BatchSize = 128
-	}
-	if c.Pretrain.Epochs == 0 && c.Pretrain.Steps == 0 {
-		c.Pretrain.Epochs = 100
-	}
-	if c.Pretrain.AugmentName == "" {
-		c.Pretrain.AugmentName = "medical"
-		if c.Pretrain.Augment != nil {
-			c.Pretrain.AugmentName = "custom"
-		}
-	}
-	if c.FineTune.Epochs == 0 {
-		c.FineTune.Epochs = c.Train.Epochs
-	}
-	if c.FineTune.EncoderLRMultiplier == 0 {
-		c.FineTune.EncoderLRMultiplier = 1
-	}
-	if c.Probe.Epochs == 0 {
-		c.Probe.Epochs = 100
-	}
-	if len(c.Probe.Grid.LearningRates) == 0 && len(c.Probe.Grid.WeightDecays) == 0 {
-		c.Probe.Grid = supervised.DefaultProbeGrid()
-	}
-	if c.KNN.K == 0 {
-		c.KNN.K = 20
-	}
-	if c.KNN.Temperature == 0 {
-		c.KNN.Temperature = 0.07
-	}
-	if c.BootstrapReps == 0 {
-		c.BootstrapReps = 1000
-	}
-	if c.Progress == nil {
-		c.Progress = os.Stdout
+	if _, err := c.fingerprints(); err != nil {
+		return err
 	}
 	return nil
 }
 
-func firstDuplicate(xs []string) string {
-	seen := map[string]bool{}
-	for _, x := range xs {
-		if seen[x] {
-			return x
+// validateProtocols checks the settings of the arms the study runs.
+func (c *Config) validateProtocols() error {
+	p := c.Protocols
+	for _, a := range c.Arms {
+		var err error
+		switch a {
+		case eval.ArmSupervised, eval.ArmFineTune:
+			t := p.Train
+			t.Backend = c.Backend
+			err = t.Validate()
+			if err == nil && a == eval.ArmFineTune {
+				err = p.FineTune.Validate()
+			}
+		case eval.ArmLinear:
+			t := p.Probe
+			t.Backend = c.Backend
+			err = t.Validate()
+		case eval.ArmKNN:
+			err = p.KNN.Validate()
 		}
-		seen[x] = true
+		if err != nil {
+			return fmt.Errorf("study: arm %s: %w", a, err)
+		}
 	}
-	return ""
+	return nil
+}
+
+func (c *Config) needsPretraining() bool {
+	for _, cell := range c.cells() {
+		if cell.NeedsPretraining() {
+			return true
+		}
+	}
+	return false
 }
 
 func hasDup[T comparable](xs []T) bool {

@@ -3,14 +3,13 @@ package study_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/study"
 	"github.com/medssl/medssl/models"
-	"github.com/medssl/medssl/supervised"
 )
 
 // The grid of a study: the supervised baseline, then each method's arms, for every label
@@ -20,11 +19,11 @@ func ExampleConfig_Cells() {
 	if err != nil {
 		panic(err)
 	}
-	cfg := study.Config{
-		Dataset: ds, Backend: medssl.MustBackend(), Encoder: models.ResNetFor(18, 28).Width(16), OutDir: "out",
-		Methods: []string{"simclr", study.NoPretraining}, Arms: []string{study.ArmSupervised, study.ArmLinear, study.ArmFineTune},
-		Fractions: []float64{0.1, 1}, Seeds: []int64{1},
-	}
+	cfg := study.DefaultConfig()
+	cfg.Dataset, cfg.Backend, cfg.OutDir = ds, medssl.MustBackend(), "out"
+	cfg.Methods = []string{"simclr", study.NoPretraining}
+	cfg.Arms = []eval.Arm{eval.ArmSupervised, eval.ArmLinear, eval.ArmFineTune}
+	cfg.Fractions, cfg.Seeds = []float64{0.1, 1}, []int64{1}
 	cells, err := cfg.Cells()
 	if err != nil {
 		panic(err)
@@ -55,12 +54,11 @@ func ExampleRun() {
 		panic(err)
 	}
 	defer os.RemoveAll(out)
-	cfg := study.Config{
-		Dataset: ds, Backend: medssl.MustBackend(), Encoder: models.ResNetFor(18, 28).Width(4), OutDir: out,
-		Arms: []string{study.ArmSupervised, study.ArmKNN}, Seeds: []int64{1, 2},
-		Pretrain: study.PretrainSettings{Steps: 2}, Train: supervised.Config{Epochs: 1},
-		Progress: io.Discard,
-	}
+	cfg := study.DefaultConfig()
+	cfg.Dataset, cfg.Backend, cfg.Encoder, cfg.OutDir = ds, medssl.MustBackend(), models.ResNetFor(18, 28).Width(4), out
+	cfg.Arms, cfg.Fractions, cfg.Seeds = []eval.Arm{eval.ArmSupervised, eval.ArmKNN}, []float64{1}, []int64{1, 2}
+	cfg.Pretrain.Steps, cfg.Protocols.Train.Epochs = 2, 1
+	cfg.Progress = nil // silent
 	st, err := study.Run(context.Background(), cfg)
 	if err != nil {
 		panic(err)

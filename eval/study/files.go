@@ -10,12 +10,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/augment"
+
+	"github.com/medssl/medssl/eval/metrics"
 )
 
 // Describe states the study's settings in one paragraph, for reports.
 func (c Config) Describe() string {
-	if err := c.withDefaults(); err != nil {
+	if err := c.Validate(); err != nil {
 		return err.Error()
 	}
 	ds := c.Dataset
@@ -30,44 +32,39 @@ func (c Config) Describe() string {
 		length = fmt.Sprintf("%d steps", p.Steps)
 	}
 	fmt.Fprintf(&b, "Pretraining (%s): %s, batch %d, Adam lr %s, weight decay %s, %s augmentation, on the training images without labels. ",
-		strings.Join(c.Methods, ", "), length, p.BatchSize, orDefault(p.LearningRate, "1e-3"), orDefault(p.WeightDecay, "1e-6"), p.AugmentName)
-	t := c.Train
-	fmt.Fprintf(&b, "Supervised baseline: %d epochs, batch %d, Adam lr %s, weight decay %s, lr ×0.1 at %s of training, %s augmentation, best validation AUC epoch kept. ",
-		t.Epochs, t.BatchSize, orDefault(t.LearningRate, "1e-3"), fmtNum(t.WeightDecay), milestones(t.Milestones), c.TrainAugmentName)
+		strings.Join(c.Methods, ", "), length, p.BatchSize, fmtNum(p.LearningRate), fmtNum(p.WeightDecay), augment.Name(p.Augment))
+	pr := c.Protocols
+	t := pr.Train
+	fmt.Fprintf(&b, "Supervised baseline: %d epochs, batch %d, Adam lr %s, weight decay %s, %s, %s augmentation, best validation AUC epoch kept. ",
+		t.Epochs, t.BatchSize, fmtNum(t.LearningRate), fmtNum(t.WeightDecay), milestones(t.Milestones), augment.Name(t.Augment))
 	from := "the whole encoder"
-	if c.FineTune.TrainableFrom != "" {
-		from = "from " + c.FineTune.TrainableFrom + " on (earlier layers frozen)"
+	if pr.FineTune.TrainableFrom != "" {
+		from = "from " + pr.FineTune.TrainableFrom + " on (earlier layers frozen)"
 	}
-	fmt.Fprintf(&b, "Fine-tuning: same recipe, %d epochs, %s, encoder lr ×%s. ", c.FineTune.Epochs, from, fmtNum(c.FineTune.EncoderLRMultiplier))
+	fmt.Fprintf(&b, "Fine-tuning: same recipe, %d epochs, %s, encoder lr ×%s. ", pr.FineTune.Epochs, from, fmtNum(pr.FineTune.EncoderLRMultiplier))
 	fmt.Fprintf(&b, "Linear probe: frozen features (inference-mode batch norm), %d epochs, lr %v × weight decay %v searched on validation AUC. ",
-		c.Probe.Epochs, c.Probe.Grid.LearningRates, c.Probe.Grid.WeightDecays)
-	ks := fmt.Sprint(c.KNN.K)
-	if len(c.KNN.Ks) > 0 {
-		ks = fmt.Sprintf("%v (chosen on validation AUC)", c.KNN.Ks)
+		pr.Probe.Epochs, pr.ProbeGrid.LearningRates, pr.ProbeGrid.WeightDecays)
+	ks := fmt.Sprint(pr.KNN.K)
+	if len(pr.KNNKs) > 0 {
+		ks = fmt.Sprintf("%v (chosen on validation AUC)", pr.KNNKs)
 	}
-	fmt.Fprintf(&b, "kNN: %s similarity, k %s, temperature %s, weighted vote exp(sim/T) (Wu et al. 2018). ", c.KNN.Distance, ks, fmtNum(c.KNN.Temperature))
+	fmt.Fprintf(&b, "kNN: %s similarity, k %s, temperature %s, weighted vote exp(sim/T) (Wu et al. 2018). ", pr.KNN.Distance, ks, fmtNum(pr.KNN.Temperature))
 	if c.BootstrapReps > 0 {
 		fmt.Fprintf(&b, "Per-cell test AUC intervals: %d stratified bootstrap replicates.", c.BootstrapReps)
 	}
 	return b.String()
 }
 
-func orDefault(v float64, def string) string {
-	if v == 0 {
-		return def
-	}
-	return fmtNum(v)
-}
-
+// milestones describes a learning-rate schedule of ×0.1 drops.
 func milestones(m []float64) string {
-	if m == nil {
-		m = []float64{0.5, 0.75}
+	if len(m) == 0 {
+		return "constant lr"
 	}
 	parts := make([]string, len(m))
 	for i, f := range m {
 		parts[i] = fmtNum(f*100) + "%"
 	}
-	return strings.Join(parts, " and ")
+	return "lr ×0.1 at " + strings.Join(parts, " and ") + " of training"
 }
 
 // WriteCSV writes one row per cell: its settings, every test metric, the AUC bootstrap
@@ -100,7 +97,7 @@ func WriteCSV(w io.Writer, results []Result) error {
 		return fmt.Errorf("study: csv: %w", err)
 	}
 	for _, r := range results {
-		rec := []string{r.Label, r.Method, r.Arm, fmtNum(r.Fraction), fmtNum(r.Imbalance), fmt.Sprint(r.Seed), fmt.Sprint(r.TrainN)}
+		rec := []string{r.Label, r.Method, string(r.Arm), fmtNum(r.Fraction), fmtNum(r.Imbalance), fmt.Sprint(r.Seed), fmt.Sprint(r.TrainN)}
 		for _, k := range metrics {
 			rec = append(rec, csvNum(r.Metrics, k))
 		}
@@ -130,7 +127,7 @@ func csvNum(m map[string]float64, k string) string {
 // metricOrder puts the headline metrics first, then the rest alphabetically.
 func metricOrder(a, b string) int {
 	rank := func(s string) int {
-		for i, m := range []string{eval.MetricAUC, eval.MetricACC, eval.MetricBalancedACC, eval.MetricMacroF1} {
+		for i, m := range []string{metrics.MetricAUC, metrics.MetricACC, metrics.MetricBalancedACC, metrics.MetricMacroF1} {
 			if s == m {
 				return i
 			}
@@ -168,9 +165,13 @@ const (
 	JSONFile   = "cells.json"
 )
 
-// WriteFiles writes report.md, cells.csv and cells.json into the study's OutDir.
+// WriteFiles writes the study's figures (WritePlots), then report.md (showing them),
+// cells.csv and cells.json into its OutDir. Figures that fail are reported in the error
+// after every other file is written.
 func (s *Study) WriteFiles(opt MarkdownOptions) error {
 	dir := s.Config.OutDir
+	figures, plotErr := s.WritePlots()
+	opt.Figures = append(opt.Figures, figures...)
 	for name, write := range map[string]func(io.Writer) error{
 		ReportFile: func(w io.Writer) error { return s.Markdown(w, opt) },
 		CSVFile:    func(w io.Writer) error { return WriteCSV(w, s.Results) },
@@ -179,6 +180,9 @@ func (s *Study) WriteFiles(opt MarkdownOptions) error {
 		if err := writeFile(filepath.Join(dir, name), write); err != nil {
 			return err
 		}
+	}
+	if plotErr != nil {
+		return fmt.Errorf("study: plots: %w", plotErr)
 	}
 	return nil
 }

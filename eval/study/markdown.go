@@ -11,13 +11,33 @@ import (
 	"strings"
 
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 )
 
-// ReportMetrics are the metrics the Markdown report tabulates, with their titles.
-var ReportMetrics = []struct{ Name, Title string }{
-	{eval.MetricAUC, "AUC"},
-	{eval.MetricACC, "Accuracy"},
-	{eval.MetricBalancedACC, "Balanced accuracy"},
+// ReportMetric is a metric the Markdown report tabulates. Bounded metrics lie in [0, 1]:
+// their intervals over seeds are t-intervals cut to that range (metrics.TIntervalWithin);
+// the others get plain t-intervals.
+type ReportMetric struct {
+	Name, Title string
+	Bounded     bool
+}
+
+// ReportMetrics are the metrics the Markdown report tabulates.
+var ReportMetrics = []ReportMetric{
+	{metrics.MetricAUC, "AUC", true},
+	{metrics.MetricACC, "Accuracy", true},
+	{metrics.MetricBalancedACC, "Balanced accuracy", true},
+}
+
+// IntervalMethod states how the report's intervals over seeds are computed.
+const IntervalMethod = "the 95% Student t interval of the mean over seeds, intersected with [0, 1] for metrics bounded by it (all of these: the true mean cannot leave [0, 1], so the cut interval covers it as often as the whole one)"
+
+// seedInterval is the 95% interval of the mean of xs (see IntervalMethod).
+func seedInterval(xs []float64, bounded bool) (lo, hi float64, err error) {
+	if bounded {
+		return metrics.TIntervalWithin(xs, 0.95, 0, 1)
+	}
+	return metrics.TInterval(xs, 0.95)
 }
 
 // Alpha is the family-wise significance level of the report's comparisons.
@@ -26,11 +46,11 @@ const Alpha = 0.05
 // Comparison is one paired comparison of an arm against the supervised baseline at one
 // (label fraction, imbalance), over the seeds both have finished.
 type Comparison struct {
-	Label               string // the arm compared with ArmSupervised, e.g. "simclr+finetune"
+	Label               string // the arm compared with string(eval.ArmSupervised), e.g. "simclr+finetune"
 	Metric              string
 	Fraction, Imbalance float64
 	Seeds               []int64
-	T, Wilcoxon         eval.PairedTest // a = arm, b = supervised: MeanDiff > 0 means the arm is better
+	T, Wilcoxon         metrics.PairedTest // a = arm, b = supervised: MeanDiff > 0 means the arm is better
 	// HolmT and HolmWilcoxon are the p-values Holm-corrected across all comparisons of
 	// the report (each test family on its own); NaN when the test could not run.
 	HolmT, HolmWilcoxon float64
@@ -65,10 +85,10 @@ func Compare(results []Result, metric string) []Comparison {
 	}
 	var out []Comparison
 	for _, k := range keys {
-		if k.label == ArmSupervised {
+		if k.label == string(eval.ArmSupervised) {
 			continue
 		}
-		base := bySeed[key{ArmSupervised, k.frac, k.imb}]
+		base := bySeed[key{string(eval.ArmSupervised), k.frac, k.imb}]
 		if base == nil {
 			continue
 		}
@@ -84,10 +104,10 @@ func Compare(results []Result, metric string) []Comparison {
 			a, b = append(a, bySeed[k][seed]), append(b, base[seed])
 		}
 		var err error
-		if c.T, err = eval.PairedTTest(a, b); err != nil {
+		if c.T, err = metrics.PairedTTest(a, b); err != nil {
 			c.T.PValue, c.Err = math.NaN(), err.Error()
 		}
-		if c.Wilcoxon, err = eval.WilcoxonSignedRank(a, b); err != nil {
+		if c.Wilcoxon, err = metrics.WilcoxonSignedRank(a, b); err != nil {
 			c.Wilcoxon.PValue = math.NaN()
 			if c.Err == "" {
 				c.Err = err.Error()
@@ -114,7 +134,7 @@ func holm(cs []Comparison, field func(*Comparison) (raw, adj *float64)) {
 			idx, ps = append(idx, i), append(ps, *raw)
 		}
 	}
-	for j, p := range eval.Holm(ps) {
+	for j, p := range metrics.Holm(ps) {
 		_, adj := field(&cs[idx[j]])
 		*adj = p
 	}
@@ -130,6 +150,8 @@ type MarkdownOptions struct {
 	PerCell bool
 	// Figures are image paths (relative to the report) shown at the end.
 	Figures []string
+	// Warnings are problems of the data listed under the report's header (Study.Warnings).
+	Warnings []string
 }
 
 // Markdown writes the study's report: see WriteMarkdown.
@@ -143,6 +165,7 @@ func (s *Study) Markdown(w io.Writer, opt MarkdownOptions) error {
 	if opt.Title == "" {
 		opt.Title = fmt.Sprintf("Self-supervised vs supervised on %s", s.Config.Dataset.Name)
 	}
+	opt.Warnings = append(opt.Warnings, s.Warnings...)
 	return WriteMarkdown(w, s.Results, opt)
 }
 
@@ -153,7 +176,7 @@ func Machine(backend string) string {
 
 // WriteMarkdown writes a report a researcher can paste into a paper: for each of
 // ReportMetrics, a table with a row per (label fraction, imbalance) and a column per arm,
-// each cell "mean ± sd [95% t-interval of the mean]" over seeds; then the paired
+// each cell "mean ± sd [95% interval of the mean]" over seeds (IntervalMethod); then the paired
 // comparisons of every arm with the supervised baseline on AUC (Compare), as a table and as
 // plain sentences; then the settings and machine.
 func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
@@ -168,14 +191,21 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 	for _, r := range results {
 		seeds[r.Seed] = true
 	}
-	fmt.Fprintf(&b, "%d finished cells, %d seeds. Each entry is mean ± SD over seeds, then the 95%% t-interval of the mean in brackets; n is the number of seeds when it differs from the rest. All metrics are on the test split; models were selected on the validation split only.\n\n", len(results), len(seeds))
+	fmt.Fprintf(&b, "%d finished cells, %d seeds. Each entry is mean ± SD over seeds, then in brackets %s; n is the number of seeds when it differs from the rest. All metrics are on the test split; models were selected on the validation split only.\n\n", len(results), len(seeds), IntervalMethod)
+	if len(opt.Warnings) > 0 {
+		b.WriteString("**Warnings about the data:**\n\n")
+		for _, w := range opt.Warnings {
+			b.WriteString("- " + w + "\n")
+		}
+		b.WriteString("\n")
+	}
 	for _, m := range ReportMetrics {
 		fmt.Fprintf(&b, "## %s\n\n", m.Title)
-		writeTable(&b, results, labels, rows, m.Name, len(seeds))
+		writeTable(&b, results, labels, rows, m, len(seeds))
 		b.WriteString("\n")
 	}
 
-	comps := Compare(results, eval.MetricAUC)
+	comps := Compare(results, metrics.MetricAUC)
 	if len(comps) > 0 {
 		b.WriteString("## Arms against the supervised baseline (AUC)\n\n")
 		fmt.Fprintf(&b, "Paired over seeds (a seed fixes the labelled subset and the initialisation of both arms). Δ = arm − supervised. p-values are two-sided and Holm-corrected across the %d comparisons of this report, separately for each test; significance at α = %g on the corrected paired t test.\n\n", len(comps), Alpha)
@@ -200,7 +230,7 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range results {
 			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d (%s) | %.3f | [%.3f, %.3f] | %.3f | %.3f | %.3f | %s | %.0f |\n", r.Label, pct(r.Fraction), ratio(r.Imbalance), r.Seed, r.TrainN, counts(r.TrainClassCounts),
-				r.Metrics[eval.MetricAUC], r.AUCLow, r.AUCHigh, r.Metrics[eval.MetricACC], r.Metrics[eval.MetricBalancedACC], r.ValAUC, selected(r.Selected), r.Seconds)
+				r.Metrics[metrics.MetricAUC], r.AUCLow, r.AUCHigh, r.Metrics[metrics.MetricACC], r.Metrics[metrics.MetricBalancedACC], r.ValAUC, selected(r.Selected), r.Seconds)
 		}
 		b.WriteString("\n")
 	}
@@ -255,9 +285,9 @@ func (c Comparison) Sentence() string {
 		return fmt.Sprintf("%s, %s vs supervised: not significant (p=%s Holm-corrected, paired t; Δ AUC %s over %d seeds).",
 			where, c.Label, pval(c.HolmT), signed(c.T.MeanDiff), len(c.Seeds))
 	}
-	winner, loser := c.Label, ArmSupervised
+	winner, loser := c.Label, string(eval.ArmSupervised)
 	if c.T.MeanDiff < 0 {
-		winner, loser = ArmSupervised, c.Label
+		winner, loser = string(eval.ArmSupervised), c.Label
 	}
 	return fmt.Sprintf("%s, %s beats %s by %.3f AUC (p=%s Holm-corrected, paired t over %d seeds).",
 		where, winner, loser, math.Abs(c.T.MeanDiff), pval(c.HolmT), len(c.Seeds))
@@ -277,7 +307,7 @@ func layout(results []Result) ([]string, [][2]float64) {
 		}
 	}
 	slices.SortStableFunc(labels, func(a, b string) int {
-		return cmp.Compare(boolInt(a != ArmSupervised), boolInt(b != ArmSupervised))
+		return cmp.Compare(boolInt(a != string(eval.ArmSupervised)), boolInt(b != string(eval.ArmSupervised)))
 	})
 	slices.SortFunc(rows, func(a, b [2]float64) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
 	return labels, rows
@@ -290,7 +320,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2]float64, metric string, seeds int) {
+func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2]float64, metric ReportMetric, seeds int) {
 	b.WriteString("| labels | imbalance |")
 	for _, l := range labels {
 		b.WriteString(" " + l + " |")
@@ -302,29 +332,29 @@ func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2
 			var xs []float64
 			for _, r := range results {
 				if r.Label == l && r.Fraction == row[0] && r.Imbalance == row[1] {
-					v, ok := r.Metrics[metric]
+					v, ok := r.Metrics[metric.Name]
 					if !ok {
 						v = math.NaN()
 					}
 					xs = append(xs, v)
 				}
 			}
-			b.WriteString(" " + summary(xs, seeds) + " |")
+			b.WriteString(" " + summary(xs, seeds, metric.Bounded) + " |")
 		}
 		b.WriteString("\n")
 	}
 }
 
 // summary formats "mean ± sd [lo, hi]" of xs (n appended when it differs from seeds).
-func summary(xs []float64, seeds int) string {
+func summary(xs []float64, seeds int, bounded bool) string {
 	if len(xs) == 0 {
 		return "–"
 	}
-	mean, sd := eval.MeanSD(xs)
+	mean, sd := metrics.MeanSD(xs)
 	s := fmt.Sprintf("%.3f", mean)
 	if len(xs) > 1 {
 		s += fmt.Sprintf(" ± %.3f", sd)
-		if lo, hi, err := eval.TInterval(xs, 0.95); err == nil {
+		if lo, hi, err := seedInterval(xs, bounded); err == nil {
 			s += fmt.Sprintf(" [%.3f, %.3f]", lo, hi)
 		}
 	}

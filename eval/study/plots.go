@@ -1,4 +1,4 @@
-package main
+package study
 
 import (
 	"fmt"
@@ -6,18 +6,19 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/eval/plot"
-	"github.com/medssl/medssl/eval/study"
 	"github.com/medssl/medssl/ssl"
 	"github.com/medssl/medssl/supervised"
 )
 
-// plots draws, into the study's folder, the label-efficiency curve of the test AUC (one per
-// imbalance ratio, mean over seeds with its 95% t-interval band), the test ROC curves of
-// every arm (first seed, per fraction and imbalance; binary tasks), and the pretraining loss
-// curves. It returns the files' names, relative to the folder.
-func plots(st *study.Study) ([]string, error) {
+// WritePlots draws, into the study's folder, the label-efficiency curve of the test AUC
+// (one per imbalance ratio, mean over seeds with its 95% interval band, see IntervalMethod), the test ROC
+// curves of every arm (first seed, per fraction and imbalance; binary tasks), the
+// pretraining loss and collapse curves, and a PCA of the test images' features under each
+// pretrained encoder (first seed). It returns the files' names, relative to the folder; an
+// error lists the figures that failed (the others are written).
+func (st *Study) WritePlots() ([]string, error) {
 	dir := st.Config.OutDir
 	var files []string
 	var errs []error
@@ -37,9 +38,9 @@ func plots(st *study.Study) ([]string, error) {
 		if len(series) == 0 {
 			continue
 		}
-		name := fmt.Sprintf("label_efficiency_auc_imb%s.png", num(imb))
+		name := fmt.Sprintf("label_efficiency_auc_imb%s.png", fmtNum(imb))
 		add(name, plot.LabelEfficiency(filepath.Join(dir, name),
-			fmt.Sprintf("%s, %s: test AUC over seeds (95%% t-interval)", st.Config.Dataset.Name, imbalanceName(imb)), "test AUC", series))
+			fmt.Sprintf("%s, %s: test AUC over seeds (95%% t-interval within [0, 1])", st.Config.Dataset.Name, ratioTitle(imb)), "test AUC", series))
 	}
 	if st.Config.Dataset.NumClasses == 2 && len(st.Results) > 0 {
 		seed := slices.Min(st.Config.Seeds)
@@ -61,9 +62,9 @@ func plots(st *study.Study) ([]string, error) {
 			curves[g] = append(curves[g], plot.ROCCurve{Name: r.Label, Labels: r.TestLabels, Scores: scores})
 		}
 		for _, g := range order {
-			name := fmt.Sprintf("roc_f%s_imb%s_seed%d.png", num(g.frac), num(g.imb), seed)
+			name := fmt.Sprintf("roc_f%s_imb%s_seed%d.png", fmtNum(g.frac), fmtNum(g.imb), seed)
 			add(name, plot.ROC(filepath.Join(dir, name),
-				fmt.Sprintf("%s: test ROC, %s%% labels, %s, seed %d", st.Config.Dataset.Name, num(g.frac*100), imbalanceName(g.imb), seed), curves[g]))
+				fmt.Sprintf("%s: test ROC, %s%% labels, %s, seed %d", st.Config.Dataset.Name, fmtNum(g.frac*100), ratioTitle(g.imb), seed), curves[g]))
 		}
 	}
 	var curves []plot.Curve
@@ -77,7 +78,7 @@ func plots(st *study.Study) ([]string, error) {
 		if len(x) > 0 {
 			name := fmt.Sprintf("%s seed %d", p.Method, p.Seed)
 			if p.Imbalance != 1 {
-				name += fmt.Sprintf(" imbalance %s:1", num(p.Imbalance))
+				name += fmt.Sprintf(" imbalance %s:1", fmtNum(p.Imbalance))
 			}
 			curves = append(curves, plot.Curve{Name: name, Quantity: p.Method + " loss", X: x, Y: y})
 			var steps, std, rank []float64
@@ -100,7 +101,7 @@ func plots(st *study.Study) ([]string, error) {
 		if p.Seed != slices.Min(st.Config.Seeds) {
 			continue
 		}
-		name := fmt.Sprintf("embedding_%s_imb%s_seed%d.png", p.Method, num(p.Imbalance), p.Seed)
+		name := fmt.Sprintf("embedding_%s_imb%s_seed%d.png", p.Method, fmtNum(p.Imbalance), p.Seed)
 		add(name, embedding(st, p, filepath.Join(dir, name)))
 	}
 	if len(errs) > 0 {
@@ -112,8 +113,8 @@ func plots(st *study.Study) ([]string, error) {
 // embedding draws the PCA projection of the test images' features under a pretrained
 // encoder, coloured by class: does the pretext task separate the classes before any label
 // is seen?
-func embedding(st *study.Study, p study.Pretraining, path string) error {
-	ck, err := ssl.LoadEncoder(filepath.Join(st.Config.OutDir, study.PretrainDir, p.Name))
+func embedding(st *Study, p Pretraining, path string) error {
+	ck, err := ssl.LoadEncoder(filepath.Join(st.Config.OutDir, PretrainDir, p.Name))
 	if err != nil {
 		return err
 	}
@@ -122,42 +123,22 @@ func embedding(st *study.Study, p study.Pretraining, path string) error {
 	if err != nil {
 		return err
 	}
-	rows := make([][]float64, len(feats))
-	for i, f := range feats {
-		rows[i] = make([]float64, len(f))
-		for j, v := range f {
-			rows[i][j] = float64(v)
-		}
-	}
-	labels := make([]int, test.N)
-	for i := range labels {
-		labels[i] = test.Label(i)
-	}
 	names := make([]string, st.Config.Dataset.NumClasses)
 	for k := range names {
 		names[k] = fmt.Sprintf("class %d", k)
 	}
 	title := fmt.Sprintf("%s test images: PCA of %s features (%s, seed %d, no labels seen)",
 		st.Config.Dataset.Name, p.Method, st.Config.Encoder.Name(), p.Seed)
-	return plot.Embedding2D(path, title, rows, labels, names)
-}
-
-// imbalanceName names an imbalance setting in titles: 1 leaves the training split as it
-// is (which may itself be imbalanced), r > 1 imposes r:1.
-func imbalanceName(r float64) string {
-	if r == 1 {
-		return "training split as is"
-	}
-	return "imbalance " + num(r) + ":1 imposed"
+	return plot.Embedding2D(path, title, metrics.FromFloat32(feats), test.IntLabels(), names)
 }
 
 // labelEfficiency returns one series per arm: mean test AUC over seeds at each fraction,
-// with the 95% t-interval when every fraction has at least 2 seeds.
-func labelEfficiency(results []study.Result, imbalance float64) []plot.Series {
+// with the 95% t-interval within [0, 1] (IntervalMethod) when every fraction has at least 2 seeds.
+func labelEfficiency(results []Result, imbalance float64) []plot.Series {
 	byArm := map[string]map[float64][]float64{}
 	var arms []string
 	for _, r := range results {
-		v := r.Metrics[eval.MetricAUC]
+		v := r.Metrics[metrics.MetricAUC]
 		if r.Imbalance != imbalance || math.IsNaN(v) {
 			continue
 		}
@@ -177,9 +158,9 @@ func labelEfficiency(results []study.Result, imbalance float64) []plot.Series {
 		slices.Sort(s.X)
 		for _, frac := range s.X {
 			xs := byArm[arm][frac]
-			mean, _ := eval.MeanSD(xs)
+			mean, _ := metrics.MeanSD(xs)
 			s.Mean = append(s.Mean, mean)
-			lo, hi, err := eval.TInterval(xs, 0.95)
+			lo, hi, err := seedInterval(xs, true)
 			if err != nil || math.IsNaN(lo) {
 				band = false
 			}
@@ -193,4 +174,11 @@ func labelEfficiency(results []study.Result, imbalance float64) []plot.Series {
 	return out
 }
 
-func num(v float64) string { return fmt.Sprint(v) }
+// ratioTitle names an imbalance setting in titles: 1 leaves the training split as it is
+// (which may itself be imbalanced), r > 1 imposes r:1.
+func ratioTitle(r float64) string {
+	if r == 1 {
+		return "training split as is"
+	}
+	return "imbalance " + fmtNum(r) + ":1 imposed"
+}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/ml/model"
@@ -44,22 +43,15 @@ type jsonPretraining struct {
 
 type pretrainingAlias Pretraining
 
-// pretrainKey names the pretraining a cell needs.
-func (c *Config) pretrainKey(cell Cell) string {
-	name := fmt.Sprintf("%s-%s-imb%s-seed%d-%s", cell.Method, c.Encoder.Name(), fmtNum(cell.Imbalance), cell.Seed,
-		c.hashSettings(map[string]any{"pretrain": c.pretrainSettings()}))
-	return strings.ReplaceAll(name, string(filepath.Separator), "_")
-}
-
 // pretrain runs (or resumes, or just loads) the pretraining of cell's method, imbalance and
 // seed on the images of train, checkpointed under OutDir/pretrain/<name>, and records its loss
 // curve there.
-func (c *Config) pretrain(cell Cell, train *data.Split) (*model.Store, *Pretraining, error) {
+func (c *Config) pretrain(s *settings, cell Cell, train *data.Split) (*model.Store, *Pretraining, error) {
 	method, err := ssl.New(cell.Method)
 	if err != nil {
 		return nil, nil, fmt.Errorf("study: %w", err)
 	}
-	name := c.pretrainKey(cell)
+	name := c.pretrainKey(s, cell)
 	dir := filepath.Join(c.OutDir, PretrainDir, name)
 	rec, err := readPretraining(filepath.Join(dir, LossFile))
 	if err != nil {
@@ -70,11 +62,8 @@ func (c *Config) pretrain(cell Cell, train *data.Split) (*model.Store, *Pretrain
 	}
 	t0 := time.Now()
 	p := c.Pretrain
-	pre, err := ssl.Pretrain(train, ssl.PretrainConfig{
-		Encoder: c.Encoder, Method: method, Augment: p.Augment, Epochs: p.Epochs, Steps: p.Steps,
-		BatchSize: p.BatchSize, LearningRate: p.LearningRate, WeightDecay: p.WeightDecay,
-		Seed: cell.Seed, CheckpointDir: dir, Progress: p.Progress, Backend: c.Backend,
-	})
+	p.Backend, p.Encoder, p.Method, p.Seed, p.CheckpointDir = c.Backend, c.Encoder, method, cell.Seed, dir
+	pre, err := ssl.Pretrain(train, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("study: pretraining %s: %w", name, err)
 	}

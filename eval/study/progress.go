@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/medssl/medssl/eval"
 )
 
 // progress prints one line per event: cells done / running / left, elapsed time and an
@@ -12,15 +14,15 @@ type progress struct {
 	w               io.Writer
 	start           time.Time
 	total, done     int
-	armSeconds      map[string][]float64
+	armSeconds      map[eval.Arm][]float64
 	pretrainSeconds []float64
 	pretrainsLeft   int
-	left            map[string]int // cells left per arm
+	left            map[eval.Arm]int // cells left per arm
 }
 
 func newProgress(w io.Writer, todo []Cell, done, pretrainsLeft int) *progress {
 	p := &progress{w: w, start: time.Now(), total: len(todo) + done, done: done,
-		armSeconds: map[string][]float64{}, pretrainsLeft: pretrainsLeft, left: map[string]int{}}
+		armSeconds: map[eval.Arm][]float64{}, pretrainsLeft: pretrainsLeft, left: map[eval.Arm]int{}}
 	for _, c := range todo {
 		p.left[c.Arm]++
 	}
@@ -38,7 +40,7 @@ func mean(xs []float64) float64 {
 // eta estimates the time left: for each arm, its cells left times the mean duration of its
 // cells finished in this run (the mean over all arms when none of it finished yet), plus
 // the pretrainings left times their mean duration. ok is false before anything finished.
-func (p *progress) eta(running string) (time.Duration, bool) {
+func (p *progress) eta(running eval.Arm) (time.Duration, bool) {
 	var all []float64
 	for _, xs := range p.armSeconds {
 		all = append(all, xs...)
@@ -69,7 +71,7 @@ func (p *progress) eta(running string) (time.Duration, bool) {
 	return time.Duration(secs * float64(time.Second)), true
 }
 
-func (p *progress) status(running string) string {
+func (p *progress) status(running eval.Arm) string {
 	elapsed := time.Since(p.start).Round(time.Second)
 	run := 0
 	if running != "" {

@@ -9,13 +9,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/models"
 )
 
+// supLabel is the supervised arm's label.
+const supLabel = string(eval.ArmSupervised)
+
 func synth(label string, frac float64, seed int64, auc float64) Result {
-	method, arm := NoPretraining, ArmSupervised
-	if label != ArmSupervised {
+	method, arm := NoPretraining, eval.ArmSupervised
+	if label != string(eval.ArmSupervised) {
 		parts := strings.SplitN(label, "+", 2)
-		method, arm = parts[0], parts[1]
+		method, arm = parts[0], eval.Arm(parts[1])
 	}
 	return Result{Cell: Cell{Method: method, Arm: arm, Fraction: frac, Imbalance: 1, Seed: seed}, Label: label,
 		Metrics: map[string]float64{"auc": auc, "acc": auc - 0.1, "balanced_acc": auc - 0.2}}
@@ -44,7 +51,7 @@ func TestReportTablesAndComparisons(t *testing.T) {
 	lin := []float64{0.69, 0.75, 0.71}
 	var results []Result
 	for i, seed := range []int64{1, 2, 3} {
-		results = append(results, synth(ArmSupervised, 0.1, seed, sup[i]), synth("simclr+finetune", 0.1, seed, ft[i]), synth("simclr+linear", 0.1, seed, lin[i]))
+		results = append(results, synth(supLabel, 0.1, seed, sup[i]), synth("simclr+finetune", 0.1, seed, ft[i]), synth("simclr+linear", 0.1, seed, lin[i]))
 	}
 	comps := Compare(results, "auc")
 	if len(comps) != 2 {
@@ -71,11 +78,13 @@ func TestReportTablesAndComparisons(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := buf.String()
-	// supervised AUC: mean 0.72, sd 0.02, 95% t-interval 0.72 ± t_{2,0.975}·0.02/√3 with t_{2,0.975} = 4.302653.
+	// supervised AUC: mean 0.72, sd 0.02, 95% t-interval 0.72 ± t_{2,0.975}·0.02/√3 with
+	// t_{2,0.975} = 4.302653 (inside [0, 1], so not cut).
 	half := 4.302652729911275 * 0.02 / math.Sqrt(3)
 	for _, want := range []string{
 		"| labels | imbalance | supervised | simclr+finetune | simclr+linear |",
 		"| 10% | as is | 0.720 ± 0.020 [" + f3(0.72-half) + ", " + f3(0.72+half) + "] | 0.830 ± 0.030 [",
+		"intersected with [0, 1]",
 		"simclr+finetune beats supervised by 0.110 AUC",
 		"**Summary:** simclr+finetune beats supervised at 10% labels (imbalance as is; Δ AUC +0.110, p=" + f3(holm[pFT]) + ")",
 		"simclr+linear vs supervised: not significant (p=" + f3(holm[pLin]) + " Holm-corrected",
@@ -87,7 +96,7 @@ func TestReportTablesAndComparisons(t *testing.T) {
 		}
 	}
 	// A lone seed gives no sd, no interval and no test.
-	one := []Result{synth(ArmSupervised, 1, 1, 0.8), synth("simclr+knn", 1, 1, 0.9)}
+	one := []Result{synth(supLabel, 1, 1, 0.8), synth("simclr+knn", 1, 1, 0.9)}
 	buf.Reset()
 	if err := WriteMarkdown(&buf, one, MarkdownOptions{}); err != nil {
 		t.Fatal(err)
@@ -174,9 +183,6 @@ func TestConfigCellsAndErrors(t *testing.T) {
 		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
 	}
 	// Imbalance first, then the label fraction of what is left; both seeded.
-	if err := cfg.withDefaults(); err != nil {
-		t.Fatal(err)
-	}
 	imb, lab, err := cfg.splits(cells[6])
 	if err != nil {
 		t.Fatal(err)
@@ -190,31 +196,59 @@ func TestConfigCellsAndErrors(t *testing.T) {
 		t.Errorf("then half the labels: %v", got)
 	}
 	// The supervised recipe changes supervised and fine-tuning fingerprints, not kNN's.
+	set, err := cfg.fingerprints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fingerprint := func(c Config, cell Cell) string {
+		s, err := c.fingerprints()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.fingerprint(s, cell)
+	}
 	other := cfg
-	other.Train.LearningRate = 0.5
+	other.Protocols.Train.LearningRate = 0.5
 	for _, c := range cells[:4] {
-		changed := cfg.fingerprint(c) != other.fingerprint(c)
-		if changed != (c.Arm == ArmSupervised || c.Arm == ArmFineTune) {
+		changed := cfg.fingerprint(set, c) != fingerprint(other, c)
+		if changed != (c.Arm == eval.ArmSupervised || c.Arm == eval.ArmFineTune) {
 			t.Errorf("%s: fingerprint changed %v with the learning rate", c.Key(), changed)
 		}
 	}
-	// The bootstrap replicates change every stored interval, so every fingerprint.
+	// The bootstrap replicates change every stored interval, so every fingerprint; the
+	// encoder's configuration (a ResNet's stem) every one too; the method's hyperparameters
+	// those of the cells that pretrain.
 	other = cfg
 	other.BootstrapReps = cfg.BootstrapReps + 1
+	small, standard := cfg, cfg
+	small.Encoder, standard.Encoder = models.ResNet18().Width(4), models.ResNetConfig{Depth: 18, BaseWidth: 4, Stem: models.StandardStem}
 	for _, c := range cells[:4] {
-		if cfg.fingerprint(c) == other.fingerprint(c) {
+		if cfg.fingerprint(set, c) == fingerprint(other, c) {
 			t.Errorf("%s: fingerprint ignores BootstrapReps", c.Key())
 		}
+		if fingerprint(small, c) == fingerprint(standard, c) {
+			t.Errorf("%s: fingerprint ignores the ResNet stem", c.Key())
+		}
 	}
-	// A probe grid without weight decays takes Train's: it then enters the linear fingerprint.
+	// A linear probe's own learning rate (the grid leaves it to Probe) enters its fingerprint.
 	other = cfg
-	other.Train.WeightDecay = 1e-2
-	if cfg.fingerprint(cells[1]) == other.fingerprint(cells[1]) {
-		t.Errorf("%s: fingerprint ignores Train.WeightDecay with a grid lacking weight decays", cells[1].Key())
+	other.Protocols.ProbeGrid = eval.ProbeGrid{}
+	other2 := other
+	other2.Protocols.Probe.LearningRate = 0.5
+	if fingerprint(other, cells[1]) == fingerprint(other2, cells[1]) {
+		t.Errorf("%s: fingerprint ignores the probe's learning rate", cells[1].Key())
+	}
+	// A transform whose parameters cannot be described is an error, not a silent reuse.
+	other = cfg
+	other.Protocols.Train.Augment = augment.Compose(augment.HorizontalFlip{P: 0.5})
+	if _, err := other.Cells(); err == nil || !strings.Contains(err.Error(), "augment.Pipeline") {
+		t.Errorf("augment.Func transform: error %v, want one asking for a describable transform", err)
 	}
 	for name, mutate := range map[string]func(*Config){
 		"unknown method": func(c *Config) { c.Methods = []string{"nope"} },
-		"unknown arm":    func(c *Config) { c.Arms = []string{"svm"} },
+		"unknown arm":    func(c *Config) { c.Arms = []eval.Arm{"svm"} },
+		"no seeds":       func(c *Config) { c.Seeds = nil },
+		"zero epochs":    func(c *Config) { c.Protocols.Train.Epochs = 0 },
 		"fraction 0":     func(c *Config) { c.Fractions = []float64{0} },
 		"imbalance 0.5":  func(c *Config) { c.Imbalances = []float64{0.5} },
 		"duplicate seed": func(c *Config) { c.Seeds = []int64{1, 1} },

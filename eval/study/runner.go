@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,6 +22,10 @@ type Study struct {
 	Computed, Resumed, Stale int
 	// Cells is the size of the whole grid; Done reports whether every cell is finished.
 	Cells int
+	// Warnings are problems of the data that leave the study meaningful but qualify it (a
+	// class missing from the test split or from a cell's labelled images); the report
+	// lists them.
+	Warnings []string
 }
 
 // Done tells whether every cell of the grid is finished.
@@ -32,8 +37,22 @@ func (s *Study) Done() bool { return len(s.Results) == s.Cells }
 // between two cells with ErrStopped (and the partial Study). Pretraining is checkpointed,
 // so even a process killed in the middle of one resumes from its last checkpoint.
 func Run(ctx context.Context, cfg Config) (*Study, error) {
-	if err := cfg.withDefaults(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	set, err := cfg.fingerprints()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	warnings, err := cfg.checkLabels()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(cfg.Progress, "study: warning:", w)
 	}
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("study: %w", err)
@@ -45,10 +64,10 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 	defer log.close()
 
 	cells := cfg.cells()
-	st := &Study{Config: cfg, Cells: len(cells)}
+	st := &Study{Config: cfg, Cells: len(cells), Warnings: warnings}
 	finished := map[string]Result{}
 	for _, r := range previous {
-		if r.Fingerprint != cfg.fingerprint(r.Cell) {
+		if r.Fingerprint != cfg.fingerprint(set, r.Cell) {
 			st.Stale++
 			continue
 		}
@@ -62,7 +81,7 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 		}
 		todo = append(todo, c)
 		if c.NeedsPretraining() {
-			pretrainsLeft[cfg.pretrainKey(c)] = true
+			pretrainsLeft[cfg.pretrainKey(set, c)] = true
 		}
 	}
 	st.Resumed = len(cells) - len(todo)
@@ -97,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 		}
 		var pre *model.Store
 		if c.NeedsPretraining() {
-			key := cfg.pretrainKey(c)
+			key := cfg.pretrainKey(set, c)
 			if pre = stores[key]; pre == nil {
 				prog.pretrainStart(key)
 				t0 := time.Now()
@@ -105,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 				if err != nil {
 					return st, err
 				}
-				store, rec, err := cfg.pretrain(c, imbalanced)
+				store, rec, err := cfg.pretrain(set, c, imbalanced)
 				if err != nil {
 					return st, err
 				}
@@ -120,12 +139,12 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 			cfg.OnCell(c)
 		}
 		prog.cellStart(c)
-		r, err := cfg.runCell(c, pre)
+		r, err := cfg.runCell(set, c, pre)
 		if err != nil {
 			return st, fmt.Errorf("study: %s: %w", c.Key(), err)
 		}
 		if c.NeedsPretraining() {
-			r.Pretraining = cfg.pretrainKey(c)
+			r.Pretraining = cfg.pretrainKey(set, c)
 		}
 		if err := log.append(r); err != nil {
 			return st, err

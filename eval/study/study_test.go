@@ -15,7 +15,8 @@ import (
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/internal/testdata"
 	"github.com/medssl/medssl/internal/testutil"
-	"github.com/medssl/medssl/supervised"
+	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/eval"
 )
 
 func breast(t *testing.T) *data.Dataset {
@@ -29,17 +30,17 @@ func breast(t *testing.T) *data.Dataset {
 
 // tinyConfig is a whole study in seconds: a two-layer encoder, a few steps of everything.
 func tinyConfig(ds *data.Dataset, out string, calls *[]Cell) Config {
-	return Config{
-		Dataset: ds, Backend: medssl.MustBackend(), Encoder: testutil.SmallEncoder{Width: 8}, OutDir: out,
-		Methods: []string{"simclr", NoPretraining}, Fractions: []float64{0.2, 1}, Seeds: []int64{1, 2},
-		Pretrain:      PretrainSettings{Steps: 3, BatchSize: 64},
-		Train:         supervised.Config{Epochs: 2, BatchSize: 128},
-		Probe:         ProbeSettings{Epochs: 3, Grid: supervised.ProbeGrid{LearningRates: []float64{1e-2, 1e-1}}},
-		KNN:           KNNSettings{Ks: []int{5, 20}},
-		BootstrapReps: 100,
-		Progress:      io.Discard,
-		OnCell:        func(c Cell) { *calls = append(*calls, c) },
-	}
+	cfg := DefaultConfig()
+	cfg.Dataset, cfg.Backend, cfg.Encoder, cfg.OutDir = ds, medssl.MustBackend(), testutil.SmallEncoder{Width: 8}, out
+	cfg.Methods, cfg.Fractions, cfg.Seeds = []string{"simclr", NoPretraining}, []float64{0.2, 1}, []int64{1, 2}
+	cfg.Pretrain.Steps, cfg.Pretrain.BatchSize = 3, 64
+	cfg.Protocols.Train.Epochs, cfg.Protocols.FineTune.Epochs = 2, 2
+	cfg.Protocols.Probe.Epochs = 3
+	cfg.Protocols.ProbeGrid = eval.ProbeGrid{LearningRates: []float64{1e-2, 1e-1}}
+	cfg.Protocols.KNNKs = []int{5, 20}
+	cfg.BootstrapReps, cfg.Progress = 100, io.Discard
+	cfg.OnCell = func(c Cell) { *calls = append(*calls, c) }
+	return cfg
 }
 
 // sameResult compares everything but timings.
@@ -134,20 +135,45 @@ func TestRunResumesWithoutRecomputing(t *testing.T) {
 	if err != nil || again.Computed != 0 || len(calls) != 24 {
 		t.Fatalf("third run: err %v, computed %d", err, again.Computed)
 	}
-	// Changing the supervised recipe invalidates the cells that depend on it only.
+	// Changing one parameter of the supervised arms' augmentation invalidates the
+	// supervised (4) and simclr+finetune (4) cells only: they are recomputed, the other 16
+	// are reused.
 	cfg = tinyConfig(ds, out, &calls)
-	cfg.Train.Epochs = 1
-	cfg.StopAfter = 1
+	aug := augment.SupervisedDefault()
+	aug.Crop.Scale[0] = 0.7
+	cfg.Protocols.Train.Augment = aug
+	calls = nil
 	changed, err := Run(context.Background(), cfg)
-	// supervised (4) and simclr+finetune (4) cells depend on Train.Epochs: their lines are
-	// stale now, the other 16 cells are reused.
-	if !errors.Is(err, ErrStopped) || changed.Stale != 8 || changed.Resumed != 16 {
-		t.Fatalf("changed epochs: err %v, stale %d, resumed %d; want ErrStopped, 8, 16", err, changed.Stale, changed.Resumed)
+	if err != nil || changed.Stale != 8 || changed.Resumed != 16 || changed.Computed != 8 {
+		t.Fatalf("changed crop scale: err %v, stale %d, resumed %d, computed %d; want 8, 16, 8", err, changed.Stale, changed.Resumed, changed.Computed)
+	}
+	for _, c := range calls {
+		if c.Arm != eval.ArmSupervised && c.Arm != eval.ArmFineTune {
+			t.Errorf("%s recomputed after a change to the supervised augmentation", c.Key())
+		}
+	}
+	// Changing one parameter of the pretraining augmentation invalidates every cell that
+	// reads a pretrained encoder (simclr: 3 arms × 2 fractions × 2 seeds) and nothing else.
+	pre := augment.MedicalDefault()
+	pre.NoiseP = 0.5
+	cfg.Pretrain.Augment = pre
+	calls = nil
+	changed, err = Run(context.Background(), cfg)
+	if err != nil || changed.Computed != 12 || changed.Resumed != 12 {
+		t.Fatalf("changed noise probability: err %v, computed %d, resumed %d; want 12, 12", err, changed.Computed, changed.Resumed)
+	}
+	for _, c := range calls {
+		if c.Method != "simclr" {
+			t.Errorf("%s recomputed after a change to the pretraining augmentation", c.Key())
+		}
 	}
 
 	// Pretraining: one per (method, seed), none for method "none", loss curves recorded.
 	if len(final.Pretrainings) != 2 {
 		t.Fatalf("%d pretrainings, want 2 (simclr × 2 seeds)", len(final.Pretrainings))
+	}
+	if len(changed.Pretrainings) != 4 {
+		t.Errorf("%d pretrainings on disk after the augmentation change, want 4 (2 per augmentation)", len(changed.Pretrainings))
 	}
 	for _, p := range final.Pretrainings {
 		if p.Steps != 3 || len(p.Loss) != 3 || math.IsNaN(p.Loss[0]) {

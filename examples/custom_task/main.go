@@ -21,7 +21,6 @@ package main
 import (
 	"context"
 	"flag"
-	"log"
 	"os"
 
 	"github.com/gomlx/compute/dtypes"
@@ -32,8 +31,9 @@ import (
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/augment"
-	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/study"
+	"github.com/medssl/medssl/examples/internal/cli"
 	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/ssl"
 )
@@ -108,48 +108,40 @@ func (m *RelativePosition) Loss(scope *model.Scope, enc models.Encoder, views []
 func main() {
 	dataPath := flag.String("data", "", "MedMNIST .npz file (default: the embedded BreastMNIST)")
 	baseline := flag.String("baseline", "rotation", "built-in method to compare with (one of ssl.Names())")
-	width := flag.Int("width", 16, "ResNet-18 base width")
-	epochs := flag.Int("epochs", 15, "pretraining epochs")
-	probeEpochs := flag.Int("probe-epochs", 100, "linear-probe epochs")
-	seeds := flag.Int("seeds", 1, "seeds 1..n")
+	encoderName := flag.String("encoder", "resnet18-w16", "encoder: resnet18|34|50[-w<width>] or vit-tiny|vit-small/<patch>")
+	epochs := flag.Int("pretrain-epochs", study.DefaultEpochs, "pretraining epochs")
+	probeEpochs := flag.Int("probe-epochs", eval.DefaultProbeEpochs, "linear-probe epochs")
+	seeds := flag.String("seeds", "1", "seeds: a number n means 1..n, or a comma-separated list")
 	out := flag.String("out", "medssl-custom-task", "output folder (rerun to resume)")
 	flag.Parse()
 
-	ds, err := loadData(*dataPath)
-	if err != nil {
-		log.Fatal(err)
+	cfg := study.DefaultConfig()
+	var err error
+	if cfg.Dataset, err = cli.Dataset(*dataPath); err != nil {
+		cli.Fatal(err)
 	}
-	backend, err := medssl.Backend()
-	if err != nil {
-		log.Fatal(err)
+	if cfg.Backend, err = medssl.Backend(); err != nil {
+		cli.Fatal(err)
 	}
-	var seedList []int64
-	for s := range *seeds {
-		seedList = append(seedList, int64(s+1))
+	if cfg.Encoder, err = cli.Encoder("encoder", *encoderName); err != nil {
+		cli.Fatal(err)
+	}
+	if cfg.Seeds, err = cli.Seeds(*seeds); err != nil {
+		cli.Fatal(err)
 	}
 	// The same protocol as every built-in method: the study runner pretrains each method
 	// once per seed and evaluates it with a linear probe (lr × weight decay searched on the
 	// validation split) and kNN on frozen features; "none" is a random encoder, the floor.
-	st, err := study.Run(context.Background(), study.Config{
-		Dataset: ds, Backend: backend, Encoder: models.ResNetFor(18, ds.Train.Height).Width(*width),
-		OutDir:   *out,
-		Methods:  []string{"relative-position", *baseline, study.NoPretraining},
-		Arms:     []string{"linear", "knn"},
-		Seeds:    seedList,
-		Pretrain: study.PretrainSettings{Epochs: *epochs},
-		Probe:    study.ProbeSettings{Epochs: *probeEpochs},
-	})
+	cfg.OutDir = *out
+	cfg.Methods = []string{"relative-position", *baseline, study.NoPretraining}
+	cfg.Arms = []eval.Arm{eval.ArmLinear, eval.ArmKNN}
+	cfg.Fractions = []float64{1}
+	cfg.Pretrain.Epochs, cfg.Protocols.Probe.Epochs = *epochs, *probeEpochs
+	st, err := study.Run(context.Background(), cfg)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
 	if err := st.Markdown(os.Stdout, study.MarkdownOptions{Title: "Relative patch position vs " + *baseline, PerCell: true}); err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
-}
-
-func loadData(path string) (*data.Dataset, error) {
-	if path == "" {
-		return data.BreastMNIST()
-	}
-	return data.LoadMedMNIST(path)
 }

@@ -8,31 +8,32 @@
 //	go run ./examples/pretrain -method byol -encoder resnet18-w16
 //	go run ./examples/ood -encoder-dir medssl-pretrain/byol-resnet18-w16/encoder
 //
-// Without -encoder-dir a randomly initialised ResNet-18 of base width -width is used: the
-// floor a pretrained encoder should beat.
+// Without -encoder-dir a randomly initialised -encoder is used: the floor a pretrained
+// encoder should beat.
 package main
 
 import (
 	"flag"
 	"fmt"
-	"log"
 
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/examples/internal/cli"
 	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/ssl"
-	"github.com/medssl/medssl/supervised"
 )
 
 func main() {
-	encDir := flag.String("encoder-dir", "", "encoder checkpoint written by examples/pretrain (default: a random ResNet-18 of -width)")
-	width := flag.Int("width", 16, "base width of the random ResNet-18 used without -encoder-dir")
+	encDir := flag.String("encoder-dir", "", "encoder checkpoint written by examples/pretrain (default: a random -encoder)")
+	encoderName := flag.String("encoder", "resnet18-w16", "random encoder used without -encoder-dir: resnet18|34|50[-w<width>] or vit-tiny|vit-small/<patch>")
+	dataPath := flag.String("data", "", "in-distribution MedMNIST .npz file (default: the embedded BreastMNIST)")
 	oodPath := flag.String("ood", "internal/testdata/files/pneumoniamnist_imbalanced.npz", "MedMNIST .npz whose test split is the OOD set")
-	probeEpochs := flag.Int("probe-epochs", 100, "epochs of each linear probe")
-	search := flag.Bool("search", true, "search the probe's learning rate × weight decay (supervised.DefaultProbeGrid) on the validation split")
-	temperature := flag.Float64("temperature", 1, "energy temperature")
+	probeEpochs := flag.Int("probe-epochs", eval.DefaultProbeEpochs, "epochs of each linear probe")
+	search := flag.Bool("search", true, "search the probe's learning rate × weight decay (eval.DefaultProbeGrid) on the validation split")
+	temperature := flag.Float64("energy-temperature", eval.DefaultOODConfig().Temperature, "temperature of the energy score")
 	seed := flag.Int64("seed", 1, "seed")
 	flag.Parse()
 
@@ -43,43 +44,44 @@ func main() {
 	if *encDir != "" {
 		ck, err := ssl.LoadEncoder(*encDir)
 		if err != nil {
-			log.Fatal(err)
+			cli.Fatal(err)
 		}
 		if enc, err = models.ParseEncoder(ck.Encoder); err != nil {
-			log.Fatalf("ood: %s: %v", *encDir, err)
+			cli.Fatal(fmt.Errorf("%s: %w", *encDir, err))
 		}
 		store, source = ck.Store, fmt.Sprintf("%s pretraining (%s)", ck.Method, *encDir)
 	} else {
-		if enc, err = models.ParseEncoder(fmt.Sprintf("resnet18-w%d", *width)); err != nil {
-			log.Fatal(err)
+		if enc, err = cli.Encoder("encoder", *encoderName); err != nil {
+			cli.Fatal(err)
 		}
-		store = model.NewStore()
-		store.SetParam(model.ParamInitialSeed, *seed)
+		store = eval.RandomEncoder(*seed)
 	}
-	in, err := data.BreastMNIST()
+	in, err := cli.Dataset(*dataPath)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
 	out, err := data.LoadMedMNIST(*oodPath)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
+	}
+	backend, err := medssl.Backend()
+	if err != nil {
+		cli.Fatal(err)
 	}
 
-	cfg := supervised.OODConfig{
-		Probe:       supervised.Config{Backend: medssl.MustBackend(), Encoder: enc, Epochs: *probeEpochs, Seed: *seed},
-		Val:         in.Val,
-		Temperature: *temperature,
-	}
+	cfg := eval.DefaultOODConfig()
+	cfg.Probe.Backend, cfg.Probe.Encoder, cfg.Probe.Epochs, cfg.Probe.Seed = backend, enc, *probeEpochs, *seed
+	cfg.Val, cfg.Temperature = in.Val, *temperature
 	if *search {
-		cfg.Grid = supervised.DefaultProbeGrid()
+		cfg.Grid = eval.DefaultProbeGrid()
 	}
-	rep, err := supervised.DetectOOD(store, in.Train, in.Test, out.Test, cfg)
+	rep, err := eval.DetectOOD(store, in.Train, in.Test, out.Test, cfg)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
 	fmt.Printf("encoder %s from %s\n", enc.Name(), source)
 	fmt.Printf("fit on %s train (%d images; probe lr %g, weight decay %g, epoch %d, test AUC %.3f)\n",
-		in.Name, in.Train.N, rep.LearningRate, rep.WeightDecay, rep.Probe.BestEpoch, rep.InTestAUC)
+		in.Name, in.Train.N, rep.LearningRate, rep.WeightDecay, rep.Probe.Head.BestEpoch, rep.InTestAUC)
 	fmt.Printf("in-distribution: %s test (%d images); OOD: %s test (%d images%s)\n\n",
 		in.Name, in.Test.N, out.Name, out.Test.N, map[bool]string{true: ", channels converted"}[rep.OutConverted])
 	fmt.Printf("%-12s %7s %14s\n", "score", "AUROC", fmt.Sprintf("FPR@%g%%TPR", 100*rep.TPR))

@@ -14,25 +14,24 @@ package main
 import (
 	"flag"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/augment"
-	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/examples/internal/cli"
 	"github.com/medssl/medssl/ssl"
 )
 
 func main() {
+	def := ssl.DefaultPretrainConfig()
 	methodName := flag.String("method", "simclr", "pretext method: one of "+strings.Join(ssl.Names(), ", "))
-	encoderName := flag.String("encoder", "resnet18-w16", "encoder: resnet18|34|50[-w<width>] or vit-tiny/<patch>, vit-small/<patch>")
+	encoderName := flag.String("encoder", "resnet18-w16", "encoder: resnet18|34|50[-w<width>] or vit-tiny|vit-small/<patch>")
 	dataPath := flag.String("data", "", "MedMNIST .npz file (default: the embedded BreastMNIST)")
 	epochs := flag.Int("epochs", 20, "pretraining epochs")
-	batch := flag.Int("batch", 128, "batch size")
-	lr := flag.Float64("lr", 1e-3, "Adam learning rate")
+	batch := flag.Int("batch", def.BatchSize, "batch size")
+	lr := flag.Float64("lr", def.LearningRate, "Adam learning rate")
 	augName := flag.String("augment", "medical", "view augmentations: medical (augment.MedicalDefault) or simclr (augment.SimCLRDefault)")
 	seed := flag.Int64("seed", 1, "seed")
 	out := flag.String("out", "medssl-pretrain", "output directory: <out>/<method>-<encoder>/{checkpoints,encoder}")
@@ -41,11 +40,11 @@ func main() {
 
 	method, err := ssl.New(*methodName)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
-	enc, err := models.ParseEncoder(*encoderName)
+	enc, err := cli.Encoder("encoder", *encoderName)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
 	var aug augment.Transform
 	switch *augName {
@@ -54,32 +53,31 @@ func main() {
 	case "simclr":
 		aug = augment.SimCLRDefault()
 	default:
-		log.Fatalf("pretrain: unknown -augment %q (want medical or simclr)", *augName)
+		cli.Fatal(fmt.Errorf("-augment: %q is neither medical nor simclr", *augName))
 	}
-	var ds *data.Dataset
-	if *dataPath == "" {
-		ds, err = data.BreastMNIST()
-	} else {
-		ds, err = data.LoadMedMNIST(*dataPath)
-	}
+	ds, err := cli.Dataset(*dataPath)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
+	}
+	backend, err := medssl.Backend()
+	if err != nil {
+		cli.Fatal(err)
 	}
 
 	runDir := filepath.Join(*out, strings.ReplaceAll(method.Name()+"-"+enc.Name(), "/", "_"))
 	fmt.Printf("pretraining %s on %s with %s: %d images, %d epochs, batch %d -> %s\n",
 		enc.Name(), ds.Name, method.Name(), ds.Train.N, *epochs, *batch, runDir)
-	pre, err := ssl.Pretrain(ds.Train, ssl.PretrainConfig{
-		Backend: medssl.MustBackend(), Encoder: enc, Method: method, Augment: aug,
-		Epochs: *epochs, BatchSize: *batch, LearningRate: *lr, Seed: *seed,
-		CheckpointDir: filepath.Join(runDir, "checkpoints"), Progress: *progress, Log: os.Stdout,
-	})
+	cfg := def
+	cfg.Backend, cfg.Encoder, cfg.Method, cfg.Augment = backend, enc, method, aug
+	cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.Seed = *epochs, *batch, *lr, *seed
+	cfg.CheckpointDir, cfg.Progress, cfg.Log = filepath.Join(runDir, "checkpoints"), *progress, os.Stdout
+	pre, err := ssl.Pretrain(ds.Train, cfg)
 	if err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
 	encDir := filepath.Join(runDir, "encoder")
 	if err := pre.SaveEncoder(encDir); err != nil {
-		log.Fatal(err)
+		cli.Fatal(err)
 	}
 	fmt.Printf("%d steps; encoder saved in %s\nevaluate it with: go run ./examples/evaluate -encoder-dir %s\n", pre.Steps, encDir, encDir)
 }

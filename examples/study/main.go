@@ -13,14 +13,13 @@
 // pretraining each method once per seed (and imbalance) and reusing it in every arm. Every
 // finished cell is appended to <out>/results.jsonl: rerun with the same -out to resume after
 // an interruption; finished cells are never recomputed. At the end it writes
-// <out>/report.md (tables with mean ± sd and 95% t-intervals over seeds, paired tests against
+// <out>/report.md (tables with mean ± sd and 95% intervals over seeds, paired tests against
 // the supervised baseline with Holm correction), cells.csv, cells.json and PNG plots, and
 // prints the report.
 //
-// The defaults finish in roughly 10-15 minutes on a quiet 2-core machine with the pure-Go
-// backend (a width-16 ResNet-18, short schedules, 3 seeds, 10% and 100% of the labels);
-// -paper selects the paper-scale protocol (full-width ResNet-18, 100 supervised and
-// fine-tuning epochs, 200 pretraining epochs).
+// The defaults are study.DefaultConfig, sized for a 2-core laptop on the pure-Go backend;
+// -paper starts from study.PaperConfig (the papers' scale) instead. Flags given explicitly
+// override either.
 package main
 
 import (
@@ -28,151 +27,154 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/augment"
-	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/study"
-	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/examples/internal/cli"
 	"github.com/medssl/medssl/ssl"
-	"github.com/medssl/medssl/supervised"
 )
 
 func main() {
-	var (
-		encoderName, dataPath, methods, arms, fractions, imbalances, seeds, out, trainableFrom, augName, knnDistance     string
-		depth, width, pretrainEpochs, pretrainSteps, epochs, finetuneEpochs, probeEpochs, batch, k, stopAfter, bootstrap int
-		encoderLR, temperature                                                                                           float64
-		paper, progress, perCell, reportOnly                                                                             bool
-	)
-	flag.StringVar(&dataPath, "data", "", "single-label MedMNIST .npz file (default: the embedded BreastMNIST)")
-	flag.StringVar(&methods, "methods", "simclr", "comma-separated pretext methods ("+strings.Join(ssl.Names(), ", ")+"), or none for a randomly initialised encoder")
-	flag.StringVar(&arms, "arms", strings.Join(study.Arms(), ","), "comma-separated arms: "+strings.Join(study.Arms(), ", "))
-	flag.StringVar(&fractions, "fractions", "0.1,1", "comma-separated label fractions in (0, 1]")
-	flag.StringVar(&imbalances, "imbalance", "1", "comma-separated majority:minority ratios imposed on the training split (1: as it is)")
-	flag.StringVar(&seeds, "seeds", "1,2,3", "comma-separated seeds; a single number n means seeds 1..n (write \"7,\" for seed 7 alone)")
-	flag.StringVar(&encoderName, "encoder", "", "encoder by name, e.g. vit-tiny/4, vit-small/4 or resnet50-w32 (overrides -depth and -width)")
-	flag.IntVar(&depth, "depth", 18, "ResNet depth: 18, 34 or 50")
-	flag.IntVar(&width, "width", 16, "ResNet base width (64 is the standard ResNet)")
-	flag.IntVar(&pretrainEpochs, "pretrain-epochs", 15, "pretraining epochs")
-	flag.IntVar(&pretrainSteps, "pretrain-steps", 0, "pretraining steps (overrides -pretrain-epochs)")
-	flag.IntVar(&epochs, "epochs", 15, "supervised epochs")
-	flag.IntVar(&finetuneEpochs, "finetune-epochs", 0, "fine-tuning epochs (default: -epochs)")
-	flag.IntVar(&probeEpochs, "probe-epochs", 100, "epochs of each linear probe (features are cached: cheap)")
-	flag.IntVar(&batch, "batch", 128, "batch size of every training")
-	flag.Float64Var(&encoderLR, "encoder-lr", 1, "fine-tuning: encoder learning rate as a multiple of the head's")
-	flag.StringVar(&trainableFrom, "trainable-from", "", "fine-tuning: train only from this encoder scope on, e.g. encoder/stage4 (default: all)")
-	flag.IntVar(&k, "k", 20, "kNN: neighbours")
-	flag.Float64Var(&temperature, "temperature", 0.07, "kNN: temperature of the vote weights exp(sim/T)")
-	flag.StringVar(&knnDistance, "knn-distance", "cosine", "kNN: cosine or euclidean")
-	flag.StringVar(&augName, "augment", "supervised", "training augmentation of the supervised and fine-tuning arms: supervised (augment.SupervisedDefault) or none (the MedMNIST paper's protocol)")
-	flag.IntVar(&bootstrap, "bootstrap", 1000, "bootstrap replicates of each cell's test-AUC interval (negative: none)")
-	flag.StringVar(&out, "out", "medssl-study", "output folder: results.jsonl, checkpoints, report.md, cells.csv/json, plots (rerun with the same folder to resume)")
-	flag.IntVar(&stopAfter, "stop-after", 0, "stop after computing this many cells (resume later with the same -out)")
-	flag.BoolVar(&paper, "paper", false, "paper-scale protocol: full-width ResNet-18, 100 supervised/fine-tuning epochs, 200 pretraining epochs, 100 probe epochs")
-	flag.BoolVar(&progress, "progress", false, "show GoMLX's progress bars inside each training")
-	flag.BoolVar(&perCell, "per-cell", true, "add a table of every cell to report.md")
-	flag.BoolVar(&reportOnly, "report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results.jsonl (every line, whatever settings it was computed with)")
-	flag.Parse()
-	if paper {
-		width, pretrainEpochs, epochs, probeEpochs = 64, 200, 100, 100
-	}
-
-	cfg := study.Config{
-		Pretrain:         study.PretrainSettings{Epochs: pretrainEpochs, Steps: pretrainSteps, BatchSize: batch, Augment: augment.MedicalDefault(), AugmentName: "medical", Progress: progress},
-		Train:            supervised.Config{Epochs: epochs, BatchSize: batch, Progress: progress},
-		TrainAugmentName: augName,
-		FineTune:         study.FineTuneSettings{Epochs: finetuneEpochs, EncoderLRMultiplier: encoderLR, TrainableFrom: trainableFrom},
-		Probe:            study.ProbeSettings{Epochs: probeEpochs},
-		KNN:              study.KNNSettings{KNNConfig: supervised.KNNConfig{K: k, Temperature: temperature}},
-		BootstrapReps:    bootstrap,
-		OutDir:           out,
-		StopAfter:        stopAfter,
-	}
-	var err error
-	switch augName {
-	case "supervised":
-		cfg.Train.Augment = augment.SupervisedDefault()
-	case "none":
-	default:
-		fatal(fmt.Errorf("-augment: %q is neither supervised nor none", augName))
-	}
-	switch knnDistance {
-	case "cosine":
-	case "euclidean":
-		cfg.KNN.Distance = supervised.Euclidean
-	default:
-		fatal(fmt.Errorf("-knn-distance: %q is neither cosine nor euclidean", knnDistance))
-	}
-	cfg.Methods, cfg.Arms = list(methods), list(arms)
-	if cfg.Fractions, err = floats("-fractions", fractions); err != nil {
-		fatal(err)
-	}
-	if cfg.Imbalances, err = floats("-imbalance", imbalances); err != nil {
-		fatal(err)
-	}
-	if cfg.Seeds, err = parseSeeds(seeds); err != nil {
-		fatal(err)
-	}
-	if dataPath == "" {
-		cfg.Dataset, err = data.BreastMNIST()
-	} else {
-		cfg.Dataset, err = data.LoadMedMNIST(dataPath)
-	}
-	if err != nil {
-		fatal(err)
-	}
-	if cfg.Backend, err = medssl.Backend(); err != nil {
-		fatal(err)
-	}
-	if encoderName != "" {
-		if cfg.Encoder, err = models.ParseEncoder(encoderName); err != nil {
-			fatal(err)
-		}
-	} else {
-		enc := models.ResNetFor(depth, cfg.Dataset.Train.Height).Width(width)
-		if err := enc.Validate(); err != nil {
-			fatal(err)
-		}
-		cfg.Encoder = enc
-	}
-	fmt.Println(cfg.Describe())
-
 	// Ctrl-C stops between two cells; everything finished so far is kept.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		cli.Fatal(err)
+	}
+}
+
+// run is the whole command, testable: it parses args, runs (or resumes) the study and
+// writes its report, printing to stdout.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	def := study.DefaultConfig()
+	fs := flag.NewFlagSet("study", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var (
+		dataPath        = fs.String("data", "", "single-label MedMNIST .npz file (default: the embedded BreastMNIST)")
+		methods         = fs.String("methods", strings.Join(def.Methods, ","), "comma-separated pretext methods ("+strings.Join(ssl.Names(), ", ")+"), or none for a randomly initialised encoder")
+		arms            = fs.String("arms", armNames(def.Arms), "comma-separated arms: "+armNames(eval.Arms()))
+		fractions       = fs.String("fractions", floatList(def.Fractions), "comma-separated label fractions in (0, 1]")
+		imbalances      = fs.String("imbalance", floatList(def.Imbalances), "comma-separated majority:minority ratios imposed on the training split (1: as it is)")
+		seeds           = fs.String("seeds", fmt.Sprint(len(def.Seeds)), "seeds: a number n means 1..n, or a comma-separated list (\"7,\" for seed 7 alone)")
+		encoderName     = fs.String("encoder", def.Encoder.Name(), "encoder: resnet18|34|50[-w<width>] or vit-tiny|vit-small/<patch>")
+		pretrainEpochs  = fs.Int("pretrain-epochs", def.Pretrain.Epochs, "pretraining epochs")
+		pretrainSteps   = fs.Int("pretrain-steps", def.Pretrain.Steps, "pretraining steps (overrides -pretrain-epochs when > 0)")
+		epochs          = fs.Int("epochs", def.Protocols.Train.Epochs, "supervised epochs")
+		finetuneEpochs  = fs.Int("finetune-epochs", def.Protocols.FineTune.Epochs, "fine-tuning epochs")
+		probeEpochs     = fs.Int("probe-epochs", def.Protocols.Probe.Epochs, "epochs of each linear probe (features are cached: cheap)")
+		batch           = fs.Int("batch", def.Protocols.Train.BatchSize, "batch size of every training")
+		encoderLR       = fs.Float64("encoder-lr", def.Protocols.FineTune.EncoderLRMultiplier, "fine-tuning: encoder learning rate as a multiple of the head's (0 freezes it)")
+		trainableFrom   = fs.String("trainable-from", def.Protocols.FineTune.TrainableFrom, "fine-tuning: train only from this encoder scope on, e.g. encoder/stage4 (default: all)")
+		k               = fs.Int("k", def.Protocols.KNN.K, "kNN: neighbours")
+		knnTemperature  = fs.Float64("knn-temperature", def.Protocols.KNN.Temperature, "kNN: temperature of the vote weights exp(sim/T)")
+		knnDistance     = fs.String("knn-distance", def.Protocols.KNN.Distance.String(), "kNN: cosine or euclidean")
+		augName         = fs.String("augment", "supervised", "training augmentation of the supervised and fine-tuning arms: supervised (augment.SupervisedDefault) or none (the MedMNIST paper's protocol)")
+		bootstrap       = fs.Int("bootstrap", def.BootstrapReps, "bootstrap replicates of each cell's test-AUC interval (0: none)")
+		out             = fs.String("out", def.OutDir, "output folder: results.jsonl, checkpoints, report.md, cells.csv/json, plots (rerun with the same folder to resume)")
+		stopAfter       = fs.Int("stop-after", 0, "stop after computing this many cells (resume later with the same -out)")
+		paper           = fs.Bool("paper", false, "start from study.PaperConfig: standard-width ResNet-18, 200 pretraining epochs, 100 supervised and fine-tuning epochs")
+		progress        = fs.Bool("progress", false, "show GoMLX's progress bars inside each training")
+		perCell         = fs.Bool("per-cell", true, "add a table of every cell to report.md")
+		reportOnly      = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results.jsonl (every line, whatever settings it was computed with)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg := def
+	if *paper {
+		cfg = study.PaperConfig()
+	}
+	// Flags given explicitly override the starting configuration.
+	var err error
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	apply := func(name string, f func() error) {
+		if err == nil && (set[name] || !*paper) {
+			err = f()
+		}
+	}
+	apply("methods", func() error { cfg.Methods = cli.List(*methods); return nil })
+	apply("arms", func() (e error) { cfg.Arms, e = eval.ParseArms(*arms); return e })
+	apply("fractions", func() (e error) { cfg.Fractions, e = cli.Floats("fractions", *fractions); return e })
+	apply("imbalance", func() (e error) { cfg.Imbalances, e = cli.Floats("imbalance", *imbalances); return e })
+	apply("seeds", func() (e error) { cfg.Seeds, e = cli.Seeds(*seeds); return e })
+	apply("encoder", func() (e error) { cfg.Encoder, e = cli.Encoder("encoder", *encoderName); return e })
+	apply("pretrain-epochs", func() error { cfg.Pretrain.Epochs = *pretrainEpochs; return nil })
+	apply("pretrain-steps", func() error { cfg.Pretrain.Steps = *pretrainSteps; return nil })
+	apply("epochs", func() error { cfg.Protocols.Train.Epochs = *epochs; return nil })
+	apply("finetune-epochs", func() error { cfg.Protocols.FineTune.Epochs = *finetuneEpochs; return nil })
+	apply("probe-epochs", func() error { cfg.Protocols.Probe.Epochs = *probeEpochs; return nil })
+	apply("batch", func() error {
+		cfg.Pretrain.BatchSize, cfg.Protocols.Train.BatchSize, cfg.Protocols.Probe.BatchSize = *batch, *batch, *batch
+		return nil
+	})
+	apply("encoder-lr", func() error { cfg.Protocols.FineTune.EncoderLRMultiplier = *encoderLR; return nil })
+	apply("trainable-from", func() error { cfg.Protocols.FineTune.TrainableFrom = *trainableFrom; return nil })
+	apply("k", func() error { cfg.Protocols.KNN.K = *k; return nil })
+	apply("knn-temperature", func() error { cfg.Protocols.KNN.Temperature = *knnTemperature; return nil })
+	apply("knn-distance", func() (e error) { cfg.Protocols.KNN.Distance, e = eval.ParseDistance(*knnDistance); return e })
+	apply("augment", func() error {
+		switch *augName {
+		case "supervised":
+			cfg.Protocols.Train.Augment = augment.SupervisedDefault()
+		case "none":
+			cfg.Protocols.Train.Augment = nil
+		default:
+			return fmt.Errorf("-augment: %q is neither supervised nor none", *augName)
+		}
+		return nil
+	})
+	apply("bootstrap", func() error { cfg.BootstrapReps = *bootstrap; return nil })
+	if err != nil {
+		return err
+	}
+	cfg.OutDir, cfg.StopAfter, cfg.Progress = *out, *stopAfter, stdout
+	cfg.Pretrain.Progress, cfg.Protocols.Train.Progress = *progress, *progress
+	if cfg.Dataset, err = cli.Dataset(*dataPath); err != nil {
+		return err
+	}
+	if cfg.Backend, err = medssl.Backend(); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, cfg.Describe())
+
 	var st *study.Study
-	if reportOnly {
+	if *reportOnly {
 		st, err = readStudy(cfg)
 	} else {
 		st, err = study.Run(ctx, cfg)
 	}
 	if err != nil && !errors.Is(err, study.ErrStopped) {
-		fatal(err)
+		return err
 	}
 	stopped := err != nil
-	figures, err := plots(st)
+	if err := st.WriteFiles(study.MarkdownOptions{PerCell: *perCell}); err != nil {
+		fmt.Fprintln(stdout, "study:", err) // a figure failed; the report and tables are written
+	}
+	report, err := os.ReadFile(filepath.Join(cfg.OutDir, study.ReportFile))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "study: plots:", err)
+		return err
 	}
-	if err := st.WriteFiles(study.MarkdownOptions{PerCell: perCell, Figures: figures}); err != nil {
-		fatal(err)
-	}
-	report, err := os.ReadFile(filepath.Join(out, study.ReportFile))
-	if err != nil {
-		fatal(err)
-	}
-	fmt.Printf("\n%s\n", report)
-	fmt.Printf("wrote %s, %s, %s and %d plots in %s\n", study.ReportFile, study.CSVFile, study.JSONFile, len(figures), out)
-	fmt.Println("Data: MedMNIST (Yang et al., MedMNIST v2, Scientific Data 2023), CC BY 4.0.")
+	fmt.Fprintf(stdout, "\n%s\n", report)
+	fmt.Fprintf(stdout, "wrote %s, %s, %s and the plots in %s\n", study.ReportFile, study.CSVFile, study.JSONFile, cfg.OutDir)
+	fmt.Fprintln(stdout, "Data: MedMNIST (Yang et al., MedMNIST v2, Scientific Data 2023), CC BY 4.0.")
 	if stopped {
-		fmt.Printf("partial study (%d of %d cells): rerun with -out %s to finish it\n", len(st.Results), st.Cells, out)
+		fmt.Fprintf(stdout, "partial study (%d of %d cells): rerun with -out %s to finish it\n", len(st.Results), st.Cells, cfg.OutDir)
 	}
+	return nil
 }
 
 // readStudy reads every finished cell and pretraining of cfg.OutDir back, whatever
@@ -189,52 +191,18 @@ func readStudy(cfg study.Config) (*study.Study, error) {
 	return &study.Study{Config: cfg, Results: results, Pretrainings: pre, Resumed: len(results), Cells: len(results)}, nil
 }
 
-func fatal(err error) {
-	fmt.Fprintln(os.Stderr, "study:", err)
-	os.Exit(1)
+func armNames(arms []eval.Arm) string {
+	names := make([]string, len(arms))
+	for i, a := range arms {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ",")
 }
 
-func list(s string) []string {
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
+func floatList(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
 	}
-	return out
-}
-
-func floats(flagName, s string) ([]float64, error) {
-	var out []float64
-	for _, x := range list(s) {
-		v, err := strconv.ParseFloat(x, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not a number", flagName, x)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func parseSeeds(s string) ([]int64, error) {
-	parts := list(s)
-	if len(parts) == 1 {
-		n, err := strconv.Atoi(parts[0])
-		if err == nil && !strings.Contains(s, ",") && n > 0 && n <= 100 && s == strconv.Itoa(n) {
-			out := make([]int64, n)
-			for i := range out {
-				out[i] = int64(i + 1)
-			}
-			return out, nil
-		}
-	}
-	var out []int64
-	for _, x := range parts {
-		v, err := strconv.ParseInt(x, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("-seeds: %q is not an integer", x)
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return strings.Join(parts, ",")
 }

@@ -1,0 +1,106 @@
+package supervised
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/models"
+)
+
+// Config configures Train, TrainLinear and TrainMIL. Start from DefaultConfig (or
+// DefaultMILConfig) and change fields: every field means what it says, zero included
+// (weight decay 0, no milestones, an encoder multiplier 0 that freezes the encoder).
+type Config struct {
+	Backend compute.Backend // required
+	// Encoder is the architecture trained (Train, TrainMIL) or whose features a linear
+	// classifier reads (ignored by TrainLinear).
+	Encoder models.Encoder
+	// Augment is applied to training batches only; nil trains on the images as they are.
+	// Use the same transform in both arms of a comparison.
+	Augment augment.Transform
+	// Epochs (> 0) and BatchSize (> 0; smaller when the split is smaller; bags for TrainMIL).
+	Epochs, BatchSize int
+	// LearningRate (> 0) of Adam and its decoupled WeightDecay (>= 0).
+	LearningRate, WeightDecay float64
+	// Milestones are fractions of the training steps, in (0, 1], at which the learning
+	// rate is multiplied by 0.1; nil or empty keeps it constant.
+	Milestones []float64
+	// Pretrained, when set, initialises the encoder from the variables under
+	// models.EncoderScope of this store (fine-tuning) instead of at random.
+	Pretrained *model.Store
+	// EncoderLRMultiplier scales the encoder's learning rate relative to the head's when
+	// fine-tuning (1: the same; 0.1 is a common gentler choice). 0 freezes the whole
+	// encoder: its weights and its batch-norm running averages keep their pretrained
+	// values (batch norm still normalises each training batch by its own statistics).
+	EncoderLRMultiplier float64
+	// TrainableFrom, when fine-tuning, trains only the encoder from this scope on, e.g.
+	// "encoder/stage4" (ResNet scopes: encoder/stem, encoder/stage1 … encoder/stage4): every
+	// encoder variable the encoder creates before the first variable under this scope keeps
+	// its pretrained value, batch-norm running averages included. Empty fine-tunes the whole
+	// encoder. See FrozenVariables.
+	TrainableFrom string
+	// Seed fixes initialisation, augmentation and shuffling.
+	Seed int64
+	// Progress shows GoMLX's progress bar on stdout.
+	Progress bool
+}
+
+// The MedMNIST protocol (Yang et al., MedMNIST v2, 2023), DefaultConfig's values.
+const (
+	DefaultEpochs       = 100
+	DefaultBatchSize    = 128
+	DefaultLearningRate = 1e-3
+)
+
+// DefaultMilestones are the MedMNIST protocol's learning-rate drops: ×0.1 at 50% and 75%
+// of training.
+func DefaultMilestones() []float64 { return []float64{0.5, 0.75} }
+
+// DefaultConfig is the MedMNIST protocol: Adam, learning rate 1e-3, no weight decay, batch
+// 128, 100 epochs, learning rate ×0.1 at 50% and 75% of the epochs, no augmentation, the
+// whole encoder trained at the head's learning rate. Set Backend and Encoder.
+func DefaultConfig() Config {
+	return Config{Epochs: DefaultEpochs, BatchSize: DefaultBatchSize, LearningRate: DefaultLearningRate,
+		Milestones: DefaultMilestones(), EncoderLRMultiplier: 1}
+}
+
+// Validate reports the first setting that cannot be trained with, naming it.
+func (c Config) Validate() error {
+	if c.Backend == nil {
+		return errors.New("supervised: Config needs a Backend (medssl.Backend())")
+	}
+	switch {
+	case c.Epochs <= 0:
+		return fmt.Errorf("supervised: Epochs %d, want > 0 (start from supervised.DefaultConfig())", c.Epochs)
+	case c.BatchSize <= 0:
+		return fmt.Errorf("supervised: BatchSize %d, want > 0 (start from supervised.DefaultConfig())", c.BatchSize)
+	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
+		return fmt.Errorf("supervised: LearningRate %v, want > 0 and finite (start from supervised.DefaultConfig())", c.LearningRate)
+	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
+		return fmt.Errorf("supervised: WeightDecay %v, want >= 0 and finite", c.WeightDecay)
+	case !(c.EncoderLRMultiplier >= 0) || math.IsInf(c.EncoderLRMultiplier, 0):
+		return fmt.Errorf("supervised: EncoderLRMultiplier %v, want >= 0 and finite (1 trains the encoder like the head, 0 freezes it)", c.EncoderLRMultiplier)
+	}
+	for _, m := range c.Milestones {
+		if !(m > 0 && m <= 1) {
+			return fmt.Errorf("supervised: milestone %v, want a fraction of training in (0, 1]", m)
+		}
+	}
+	return nil
+}
+
+// validateImages checks what training on images needs beyond Validate.
+func (c Config) validateImages() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.Encoder == nil {
+		return errors.New("supervised: Config needs an Encoder")
+	}
+	return nil
+}
