@@ -12,15 +12,6 @@ import (
 	"github.com/medssl/medssl/supervised"
 )
 
-func breast(t *testing.T) *data.Dataset {
-	t.Helper()
-	ds, err := data.BreastMNIST()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
-
 // testConfig is supervised.DefaultConfig on the small test encoder with a short schedule.
 func testConfig(epochs, batch int, seed int64) supervised.Config {
 	cfg := supervised.DefaultConfig()

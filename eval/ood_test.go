@@ -76,7 +76,7 @@ func checkClose(t *testing.T, what string, got, want []float64, tol float64) {
 // BreastMNIST (ultrasound) against PneumoniaMNIST (chest X-ray): every reported number
 // is recomputed here from the per-image scores, logits and features.
 func TestDetectOODMatchesReferences(t *testing.T) {
-	ds, pneu := breast(t), pneumonia(t)
+	ds, pneu := testutil.BreastMNIST(t), pneumonia(t)
 	pre := pretrainedStore(t, ds)
 	backend, enc := medssl.MustBackend(), testutil.SmallEncoder{Width: 16}
 	cfg := oodConfig(5, 1e-2)
@@ -178,7 +178,7 @@ func TestDetectOODMatchesReferences(t *testing.T) {
 // temperature defaults to 1, and RGB OOD images are converted to the fit split's
 // grayscale: replicated gray images score exactly as the originals.
 func TestDetectOODWithoutValidationAndRGB(t *testing.T) {
-	ds, pneu := breast(t), pneumonia(t)
+	ds, pneu := testutil.BreastMNIST(t), pneumonia(t)
 	pre := model.NewStore() // a randomly initialised encoder
 	pre.SetParam(model.ParamInitialSeed, int64(5))
 	cfg := oodConfig(3, 1e-2)
@@ -255,7 +255,7 @@ func TestConvertChannels(t *testing.T) {
 }
 
 func TestDetectOODBadInputs(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	backend, enc := medssl.MustBackend(), testutil.SmallEncoder{Width: 16}
 	pre := model.NewStore()
 	ok := oodConfig(1, 1e-3)

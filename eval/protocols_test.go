@@ -165,7 +165,7 @@ func TestKNNScoresRejects(t *testing.T) {
 // KNN on real features: k is chosen on validation AUC (checked against KNNScores for each
 // k), and Predict on the test split returns probability rows.
 func TestKNNChoosesKOnValidation(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	pre := pretrainedStore(t, ds)
 	backend, enc := medssl.MustBackend(), testutil.SmallEncoder{Width: 16}
 	ks := []int{1, 5, 50}
@@ -207,7 +207,7 @@ func TestKNNChoosesKOnValidation(t *testing.T) {
 // The search trains one probe per grid point on the same features and keeps the best
 // validation AUC; the kept probe reproduces it.
 func TestLinearProbeSearch(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	pre := pretrainedStore(t, ds)
 	cfg := testConfig(4, 128, 2)
 	grid := ProbeGrid{LearningRates: []float64{1e-3, 1e-1}, WeightDecays: []float64{0, 1e-3}}
@@ -250,7 +250,7 @@ func TestLinearProbeSearch(t *testing.T) {
 // A pretraining resumed from a finished checkpoint restores its variables lazily (GoMLX
 // loads them when a graph first uses them); fine-tuning must still start from them.
 func TestFineTuneFromCheckpointedPretraining(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	backend, enc := medssl.MustBackend(), testutil.SmallEncoder{Width: 8}
 	pcfg := ssl.DefaultPretrainConfig()
 	pcfg.Backend, pcfg.Encoder, pcfg.Method = backend, enc, ssl.NewSimCLR()

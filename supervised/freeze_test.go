@@ -13,7 +13,7 @@ import (
 // Partial fine-tuning: everything the encoder builds before TrainableFrom keeps its
 // pretrained value (batch-norm running averages too); the rest trains.
 func TestTrainableFromFreezesEarlierLayers(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	pre := pretrainedStore(t, ds)
 	backend, enc := medssl.MustBackend(), testutil.SmallEncoder{Width: 16}
 	frozen, err := FrozenVariables(backend, enc, ds.Train, "encoder/conv2")
@@ -69,4 +69,3 @@ func TestTrainableFromFreezesEarlierLayers(t *testing.T) {
 		t.Error("TrainableFrom without a pretrained encoder accepted")
 	}
 }
-

@@ -16,15 +16,6 @@ import (
 	"github.com/medssl/medssl/models"
 )
 
-func breast(t *testing.T) *data.Dataset {
-	t.Helper()
-	ds, err := data.BreastMNIST()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
-
 // testConfig is DefaultConfig on the small test encoder with a short schedule.
 func testConfig(epochs, batch int, seed int64) Config {
 	cfg := DefaultConfig()
@@ -49,7 +40,7 @@ func valAUC(t *testing.T, clf *Classifier, split *data.Split) float64 {
 // Train must keep the epoch with the best validation AUC: predicting the validation split
 // with the returned classifier gives exactly that AUC.
 func TestTrainKeepsBestValidationEpoch(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	cfg := testConfig(6, 64, 3)
 	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, cfg)
 	if err != nil {
@@ -99,7 +90,7 @@ func pretrainedStore(t *testing.T, ds *data.Dataset) *model.Store {
 // from the pretrained weights and leave every encoder variable (batch-norm running averages
 // included) exactly as it was, while the head trains.
 func TestFineTuneZeroMultiplierFreezesEncoder(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	pre := pretrainedStore(t, ds)
 	before := testutil.VariableValues(t, pre, "/"+models.EncoderScope)
 	headBefore := testutil.VariableValues(t, pre, "/"+HeadScope)
@@ -147,7 +138,7 @@ func isTrainableWeight(path string) bool {
 }
 
 func TestTrainRejectsBadInput(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	if _, err := Train(ds.Train, nil, 2, testConfig(1, 64, 1)); err == nil {
 		t.Error("missing validation split accepted")
 	}

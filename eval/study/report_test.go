@@ -12,6 +12,7 @@ import (
 
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
 
@@ -161,7 +162,7 @@ func TestResultsFileRoundTripAndRepair(t *testing.T) {
 }
 
 func TestConfigCellsAndErrors(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	var calls []Cell
 	cfg := tinyConfig(ds, t.TempDir(), &calls)
 	cfg.Seeds, cfg.Fractions, cfg.Imbalances = []int64{1}, []float64{0.5}, []float64{1, 4}

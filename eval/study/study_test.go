@@ -12,21 +12,11 @@ import (
 	"testing"
 
 	"github.com/medssl/medssl"
-	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/internal/testdata"
-	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/internal/testutil"
 )
-
-func breast(t *testing.T) *data.Dataset {
-	t.Helper()
-	ds, err := data.LoadMedMNIST(testdata.Path(t, "breastmnist.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
 
 // tinyConfig is a whole study in seconds: a two-layer encoder, a few steps of everything.
 func tinyConfig(ds *data.Dataset, out string, calls *[]Cell) Config {
@@ -72,7 +62,7 @@ func normalise(r Result) Result {
 // resumed ends with exactly the results of an uninterrupted run, and computes every cell
 // once.
 func TestRunResumesWithoutRecomputing(t *testing.T) {
-	ds := breast(t)
+	ds := testutil.BreastMNIST(t)
 	var fullCalls []Cell
 	full, err := Run(context.Background(), tinyConfig(ds, t.TempDir(), &fullCalls))
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medssl/medssl/data"
+
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -22,4 +24,15 @@ func VariableValues(t testing.TB, store *model.Store, prefix string) map[string]
 		}
 	}
 	return out
+}
+
+// BreastMNIST returns the embedded BreastMNIST dataset, failing the test if it cannot be
+// read.
+func BreastMNIST(t testing.TB) *data.Dataset {
+	t.Helper()
+	ds, err := data.BreastMNIST()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
 }
