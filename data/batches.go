@@ -32,6 +32,7 @@ type Batches struct {
 	dropLast   bool
 	repeat     bool
 	imagesOnly bool
+	balanced   bool
 	skip       int
 
 	mu    sync.Mutex
@@ -46,6 +47,11 @@ type BatchOption func(*Batches)
 func WithShuffle(seed int64) BatchOption {
 	return func(b *Batches) { b.shuffle, b.seed = true, seed }
 }
+
+// WithClassBalance visits every epoch in a class-balanced order (BalancedOrder, seeded with
+// WithShuffle's seed, which it needs): each class equally often, minority examples
+// repeated. Single-label splits only.
+func WithClassBalance() BatchOption { return func(b *Batches) { b.balanced = true } }
 
 // WithDropLast drops an epoch's last batch when it is smaller than the batch size, so
 // every batch has the same shape (a new shape makes GoMLX compile a new graph).
@@ -79,6 +85,14 @@ func NewBatches(s *Split, batchSize int, opts ...BatchOption) (*Batches, error) 
 	}
 	if b.skip < 0 || (b.skip > 0 && !b.repeat) {
 		return nil, fmt.Errorf("data: NewBatches: skip %d needs WithRepeat and must be >= 0: %w", b.skip, ErrArgument)
+	}
+	if b.balanced && !b.shuffle {
+		return nil, fmt.Errorf("data: NewBatches: WithClassBalance needs WithShuffle's seed: %w", ErrArgument)
+	}
+	if b.balanced {
+		if err := needSingleLabel(s, "NewBatches with WithClassBalance"); err != nil {
+			return nil, err
+		}
 	}
 	if batchSize < 1 || ((b.dropLast || b.repeat) && batchSize > s.N) {
 		return nil, fmt.Errorf("data: NewBatches: batch size %d for split %q of %d examples: %w", batchSize, s.Name, s.N, ErrArgument)
@@ -116,12 +130,13 @@ func (b *Batches) ImagesOnly() bool { return b.imagesOnly }
 
 // order returns the visiting order of epoch e.
 func (b *Batches) order(e int) []int {
-	idx := allIndices(b.split.N)
-	if b.shuffle {
-		rng := newRand(b.seed, streamEpochs+uint64(e))
-		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+	switch {
+	case b.balanced:
+		return BalancedOrder(b.split.Labels, b.split.NumClasses, b.seed, e)
+	case b.shuffle:
+		return ShuffledOrder(b.split.N, b.seed, e)
 	}
-	return idx
+	return allIndices(b.split.N)
 }
 
 // nextEpoch returns the current epoch number and advances the counter.

@@ -240,3 +240,81 @@ func TestBatchesSkip(t *testing.T) {
 		t.Error("WithSkip without WithRepeat should be rejected")
 	}
 }
+
+// The class-balanced sampler draws every class equally often over an epoch (minority
+// examples repeated, each only after all its class was drawn), is seeded, and a stream
+// resumed with WithSkip serves exactly the batches of an uninterrupted one.
+func TestClassBalancedBatches(t *testing.T) {
+	ds, err := BreastMNIST()
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := ds.Train // 147 malignant, 399 benign
+	for e := range 3 {
+		order := BalancedOrder(train.Labels, 2, 7, e)
+		if len(order) != train.N {
+			t.Fatalf("epoch %d: %d draws, want %d", e, len(order), train.N)
+		}
+		counts := make([]int, 2)
+		seen := map[int]int{}
+		for _, i := range order {
+			counts[train.Labels[i]]++
+			seen[i]++
+		}
+		if counts[0] != 273 || counts[1] != 273 {
+			t.Errorf("epoch %d: class counts %v, want [273 273]", e, counts)
+		}
+		// 273 malignant draws of 147 images: every image once, 126 of them twice.
+		twice := 0
+		for i, n := range seen {
+			if train.Labels[i] == 0 && n == 2 {
+				twice++
+			}
+			if n > 2 || (train.Labels[i] == 1 && n > 1) {
+				t.Errorf("epoch %d: image %d (class %d) drawn %d times", e, i, train.Labels[i], n)
+			}
+		}
+		if twice != 126 {
+			t.Errorf("epoch %d: %d malignant images drawn twice, want 126", e, twice)
+		}
+	}
+	if !slices.Equal(BalancedOrder(train.Labels, 2, 7, 1), BalancedOrder(train.Labels, 2, 7, 1)) {
+		t.Error("the same seed and epoch gave two orders")
+	}
+	if slices.Equal(BalancedOrder(train.Labels, 2, 7, 1), BalancedOrder(train.Labels, 2, 7, 2)) ||
+		slices.Equal(BalancedOrder(train.Labels, 2, 7, 1), BalancedOrder(train.Labels, 2, 8, 1)) {
+		t.Error("another epoch or seed gave the same order")
+	}
+	// Odd totals: the remainder goes to one class.
+	three := []int32{0, 1, 1, 2, 2, 2, 2}
+	counts := make([]int, 3)
+	for _, i := range BalancedOrder(three, 3, 1, 0) {
+		counts[three[i]]++
+	}
+	if slices.Max(counts)-slices.Min(counts) > 1 || counts[0]+counts[1]+counts[2] != 7 {
+		t.Errorf("7 draws of 3 classes: %v", counts)
+	}
+
+	indices := func(opts ...BatchOption) [][]int {
+		b, err := NewBatches(train, 64, append([]BatchOption{WithShuffle(3), WithClassBalance(), WithRepeat()}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]int
+		for idx := range b.BatchIndices() {
+			if out = append(out, idx); len(out) == 20 {
+				break
+			}
+		}
+		return out
+	}
+	full, resumed := indices(), indices(WithSkip(7))
+	for i := range resumed[:13] {
+		if !slices.Equal(resumed[i], full[7+i]) {
+			t.Fatalf("batch %d after resuming at 7 differs from the uninterrupted stream", 7+i)
+		}
+	}
+	if _, err := NewBatches(train, 64, WithClassBalance()); err == nil {
+		t.Error("class balance without a seed accepted")
+	}
+}

@@ -17,7 +17,8 @@ func newRand(seed int64, stream uint64) *rand.Rand {
 const (
 	streamLabelFraction uint64 = 1 + iota
 	streamImbalance
-	streamEpochs = 1 << 32 // + epoch number
+	streamEpochs   = 1 << 32 // + epoch number
+	streamBalanced = 2 << 32 // + epoch number
 )
 
 func needSingleLabel(s *Split, op string) error {

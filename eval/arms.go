@@ -24,8 +24,8 @@ const (
 	// ArmSupervised trains the encoder from random initialisation on the labelled images:
 	// the baseline every other arm is compared with.
 	ArmSupervised Arm = "supervised"
-	// ArmLinear trains a linear probe on frozen pretrained features, learning rate × weight
-	// decay chosen on the validation split (LinearProbeSearch).
+	// ArmLinear trains a linear probe on frozen pretrained features, its learning rate (and
+	// weight decay) chosen on the validation split (LinearProbeSearch).
 	ArmLinear Arm = "linear"
 	// ArmKNN classifies by a weighted vote of the nearest frozen pretrained features (KNN).
 	ArmKNN Arm = "knn"
@@ -79,10 +79,11 @@ type Protocols struct {
 	Train supervised.Config
 	// FineTune is what fine-tuning changes in Train.
 	FineTune FineTuneConfig
-	// Probe is the recipe of each linear probe (its learning rate and weight decay are
-	// Grid's) and ProbeGrid the grid searched on validation AUC.
-	Probe     supervised.Config
-	ProbeGrid ProbeGrid
+	// Probe is the recipe of each linear probe.
+	Probe supervised.Config
+	// Search is the hyperparameter search the supervised, fine-tuning and linear arms each
+	// run on the validation split, one rule for all (see Search).
+	Search Search
 	// KNN configures the kNN arm; when KNNKs is not empty, k is chosen among them on
 	// validation AUC (KNN.K is then ignored).
 	KNN   KNNConfig
@@ -90,15 +91,15 @@ type Protocols struct {
 }
 
 // DefaultProtocols are the MedMNIST supervised protocol (supervised.DefaultConfig), full
-// fine-tuning with the same budget, the DefaultProbeGrid search of DefaultProbeConfig
-// probes, and DINO's kNN (DefaultKNNConfig).
+// fine-tuning with the same budget, DefaultProbeConfig probes, DefaultSearch for every
+// trained arm, and DINO's kNN (DefaultKNNConfig).
 func DefaultProtocols() Protocols {
 	return Protocols{
-		Train:     supervised.DefaultConfig(),
-		FineTune:  DefaultFineTuneConfig(),
-		Probe:     DefaultProbeConfig(),
-		ProbeGrid: DefaultProbeGrid(),
-		KNN:       DefaultKNNConfig(),
+		Train:    supervised.DefaultConfig(),
+		FineTune: DefaultFineTuneConfig(),
+		Probe:    DefaultProbeConfig(),
+		Search:   DefaultSearch(),
+		KNN:      DefaultKNNConfig(),
 	}
 }
 
@@ -153,21 +154,23 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 	recipe.Backend, recipe.Encoder, recipe.Seed = in.Backend, in.Encoder, in.Seed
 	out := &Outcome{Selected: map[string]float64{}}
 	var clf *supervised.Classifier
+	var chosen supervised.Config
 	switch arm {
-	case ArmSupervised:
-		var err error
-		if clf, err = supervised.Train(in.Train, in.Val, in.NumClasses, recipe); err != nil {
-			return nil, err
+	case ArmSupervised, ArmFineTune:
+		if arm == ArmFineTune {
+			if err := p.FineTune.Validate(); err != nil {
+				return nil, err
+			}
+			recipe = p.FineTune.apply(recipe, in.Pretrained)
 		}
-	case ArmFineTune:
 		var err error
-		if clf, err = FineTune(in.Train, in.Val, in.NumClasses, in.Pretrained, recipe, p.FineTune); err != nil {
+		if clf, chosen, _, err = TrainSearch(in.Train, in.Val, in.NumClasses, recipe, p.Search); err != nil {
 			return nil, err
 		}
 	case ArmLinear:
 		probe := p.Probe
 		probe.Backend, probe.Encoder, probe.Seed = in.Backend, in.Encoder, in.Seed
-		search, err := LinearProbeSearch(in.Train, in.Val, in.NumClasses, in.Pretrained, probe, p.ProbeGrid)
+		search, err := LinearProbeSearch(in.Train, in.Val, in.NumClasses, in.Pretrained, probe, p.Search)
 		if err != nil {
 			return nil, err
 		}
@@ -202,5 +205,6 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 	out.TestScores = metrics.FromFloat32(probs)
 	out.ValAUC, out.ValAUCs, out.TrainLoss = clf.BestValAUC, clf.ValAUC, clf.TrainLoss
 	out.Selected["best_epoch"], out.Selected["epochs"] = float64(clf.BestEpoch), float64(len(clf.ValAUC))
+	out.Selected["lr"], out.Selected["wd"] = chosen.Optimizer.LearningRate, chosen.Optimizer.WeightDecay
 	return out, nil
 }

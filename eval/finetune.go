@@ -42,10 +42,17 @@ func (c FineTuneConfig) Validate() error {
 	return nil
 }
 
+// apply returns recipe changed for fine-tuning pretrained with c.
+func (c FineTuneConfig) apply(recipe supervised.Config, pretrained *model.Store) supervised.Config {
+	recipe.Epochs, recipe.Pretrained = c.Epochs, pretrained
+	recipe.EncoderLRMultiplier, recipe.TrainableFrom = c.EncoderLRMultiplier, c.TrainableFrom
+	return recipe
+}
+
 // FineTune trains the pretrained encoder (its variables under models.EncoderScope of
 // pretrained) with a new linear head on trainSplit's labels: recipe's optimiser, schedule,
-// augmentation and seed with ft's epochs, encoder learning-rate multiplier and trainable
-// layers, keeping the epoch with the best validation AUC (supervised.Train).
+// remedy, augmentation and seed with ft's epochs, encoder learning-rate multiplier and
+// trainable layers, keeping the epoch with the best validation AUC (supervised.Train).
 func FineTune(trainSplit, valSplit *data.Split, numClasses int, pretrained *model.Store, recipe supervised.Config, ft FineTuneConfig) (*supervised.Classifier, error) {
 	if pretrained == nil {
 		return nil, errors.New("eval: fine-tuning needs a pretrained store")
@@ -53,10 +60,7 @@ func FineTune(trainSplit, valSplit *data.Split, numClasses int, pretrained *mode
 	if err := ft.Validate(); err != nil {
 		return nil, err
 	}
-	cfg := recipe
-	cfg.Epochs, cfg.Pretrained = ft.Epochs, pretrained
-	cfg.EncoderLRMultiplier, cfg.TrainableFrom = ft.EncoderLRMultiplier, ft.TrainableFrom
-	clf, err := supervised.Train(trainSplit, valSplit, numClasses, cfg)
+	clf, err := supervised.Train(trainSplit, valSplit, numClasses, ft.apply(recipe, pretrained))
 	if err != nil {
 		return nil, fmt.Errorf("eval: fine-tuning: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
-	"github.com/medssl/medssl/supervised"
 )
 
 // Distance is how KNN compares features.
@@ -200,7 +199,7 @@ func KNN(backend compute.Backend, pretrained *model.Store, enc models.Encoder, t
 	if len(ks) > 0 && (valSplit == nil || valSplit.N == 0) {
 		return nil, errors.New("eval: kNN: choosing k needs a validation split")
 	}
-	feats, err := supervised.Features(backend, pretrained, enc, trainSplit)
+	feats, err := models.Features(backend, pretrained, enc, trainSplit)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +208,7 @@ func KNN(backend compute.Backend, pretrained *model.Store, enc models.Encoder, t
 	if valSplit == nil || valSplit.N == 0 {
 		return clf, nil
 	}
-	valFeats, err := supervised.Features(backend, pretrained, enc, valSplit)
+	valFeats, err := models.Features(backend, pretrained, enc, valSplit)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +240,7 @@ func (c *KNNClassifier) Predict(split *data.Split) (scores [][]float64, err erro
 	if split == nil || split.N == 0 {
 		return nil, errors.New("eval: kNN predict: empty split")
 	}
-	feats, err := supervised.Features(c.backend, c.store, c.enc, split)
+	feats, err := models.Features(c.backend, c.store, c.enc, split)
 	if err != nil {
 		return nil, err
 	}

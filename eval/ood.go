@@ -10,6 +10,7 @@ import (
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
+	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/supervised"
 )
 
@@ -25,12 +26,12 @@ type OODConfig struct {
 	// are ignored).
 	Probe supervised.Config
 	// Val, when set, is an in-distribution validation split: the probe's epoch and the
-	// Grid point are selected on its AUC. Without it no selection is made: the probe of
-	// the last epoch with Probe's settings is used and Grid must hold at most one point.
+	// search point are selected on its AUC. Without it no selection is made: the probe of
+	// the last epoch with Probe's settings is used and Search must hold at most one point.
 	Val *data.Split
-	// Grid is searched on Val as LinearProbeSearch does; the zero grid trains the single
+	// Search is run on Val as LinearProbeSearch does; the zero Search trains the single
 	// probe Probe describes.
-	Grid ProbeGrid
+	Search Search
 	// Temperature (> 0) of the energy score (the paper's is 1).
 	Temperature float64
 	// TPR, in (0, 1], is the in-distribution true positive rate at which FPR is reported
@@ -110,8 +111,8 @@ func DetectOOD(pretrained *model.Store, fit, inTest, outTest *data.Split, cfg OO
 	if fit == nil || fit.N == 0 {
 		return nil, errors.New("eval: detect OOD: empty fit split")
 	}
-	if cfg.Val == nil && (len(cfg.Grid.LearningRates) > 1 || len(cfg.Grid.WeightDecays) > 1) {
-		return nil, errors.New("eval: detect OOD: a probe grid needs a validation split (OODConfig.Val)")
+	if cfg.Val == nil && cfg.Search.Trials() > 1 {
+		return nil, errors.New("eval: detect OOD: a probe search needs a validation split (OODConfig.Val)")
 	}
 	val := cfg.Val
 	if val != nil {
@@ -134,22 +135,19 @@ func DetectOOD(pretrained *model.Store, fit, inTest, outTest *data.Split, cfg OO
 	}
 
 	p := cfg.Probe
-	fitFeats, err := supervised.Features(p.Backend, pretrained, p.Encoder, fit)
+	fitFeats, err := models.Features(p.Backend, pretrained, p.Encoder, fit)
 	if err != nil {
 		return nil, err
 	}
 	if val != nil {
-		search, err := LinearProbeSearch(fit, val, numClasses, pretrained, p, cfg.Grid)
+		search, err := LinearProbeSearch(fit, val, numClasses, pretrained, p, cfg.Search)
 		if err != nil {
 			return nil, err
 		}
 		rep.Probe, rep.LearningRate, rep.WeightDecay = search.Best, search.LearningRate, search.WeightDecay
 	} else {
-		if len(cfg.Grid.LearningRates) == 1 {
-			p.LearningRate = cfg.Grid.LearningRates[0]
-		}
-		if len(cfg.Grid.WeightDecays) == 1 {
-			p.WeightDecay = cfg.Grid.WeightDecays[0]
+		if pts := cfg.Search.points(p); len(pts) == 1 {
+			p = pts[0]
 		}
 		// No selection: the validation AUC the training loop computes every epoch is on the
 		// fit split itself, and only the last epoch's weights (Final) are used.
@@ -158,14 +156,14 @@ func DetectOOD(pretrained *model.Store, fit, inTest, outTest *data.Split, cfg OO
 			return nil, err
 		}
 		rep.Probe = &Probe{Head: head.Final, Pretrained: pretrained, Encoder: p.Encoder}
-		rep.LearningRate, rep.WeightDecay = p.LearningRate, p.WeightDecay
+		rep.LearningRate, rep.WeightDecay = p.Optimizer.LearningRate, p.Optimizer.WeightDecay
 	}
 
-	inFeats, err := supervised.Features(p.Backend, pretrained, p.Encoder, inTest)
+	inFeats, err := models.Features(p.Backend, pretrained, p.Encoder, inTest)
 	if err != nil {
 		return nil, err
 	}
-	outFeats, err := supervised.Features(p.Backend, pretrained, p.Encoder, outTest)
+	outFeats, err := models.Features(p.Backend, pretrained, p.Encoder, outTest)
 	if err != nil {
 		return nil, err
 	}

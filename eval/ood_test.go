@@ -13,7 +13,7 @@ import (
 	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/testdata"
 	"github.com/medssl/medssl/internal/testutil"
-	"github.com/medssl/medssl/supervised"
+	"github.com/medssl/medssl/models"
 )
 
 func pneumonia(t *testing.T) *data.Dataset {
@@ -131,7 +131,7 @@ func TestDetectOODMatchesReferences(t *testing.T) {
 		checkClose(t, c.s.Name, got, want, 1e-12)
 	}
 	// Mahalanobis on features recomputed here, fitted on the training split.
-	fitFeats, err := supervised.Features(backend, pre, enc, ds.Train)
+	fitFeats, err := models.Features(backend, pre, enc, ds.Train)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestDetectOODMatchesReferences(t *testing.T) {
 		split *data.Split
 		got   []float64
 	}{{ds.Test, rep.Mahalanobis.In}, {pneu.Test, rep.Mahalanobis.Out}} {
-		feats, err := supervised.Features(backend, pre, enc, c.split)
+		feats, err := models.Features(backend, pre, enc, c.split)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func TestDetectOODWithoutValidationAndRGB(t *testing.T) {
 func oodConfig(epochs int, lr float64) OODConfig {
 	cfg := DefaultOODConfig()
 	cfg.Probe.Backend, cfg.Probe.Encoder = medssl.MustBackend(), testutil.SmallEncoder{Width: 16}
-	cfg.Probe.Epochs, cfg.Probe.LearningRate, cfg.Probe.Seed = epochs, lr, 1
+	cfg.Probe.Epochs, cfg.Probe.Optimizer.LearningRate, cfg.Probe.Seed = epochs, lr, 1
 	return cfg
 }
 
@@ -284,7 +284,7 @@ func TestDetectOODBadInputs(t *testing.T) {
 		{"temperature", pre, ds.Train, ds.Test, ds.Test, withCfg(func(c *OODConfig) { c.Temperature = -1 }), "temperature"},
 		{"infinite temperature", pre, ds.Train, ds.Test, ds.Test, withCfg(func(c *OODConfig) { c.Temperature = math.Inf(1) }), "temperature"},
 		{"TPR", pre, ds.Train, ds.Test, ds.Test, withCfg(func(c *OODConfig) { c.TPR = 1.5 }), "TPR"},
-		{"grid without val", pre, ds.Train, ds.Test, ds.Test, withCfg(func(c *OODConfig) { c.Grid = DefaultProbeGrid() }), "validation split"},
+		{"grid without val", pre, ds.Train, ds.Test, ds.Test, withCfg(func(c *OODConfig) { c.Search = DefaultSearch() }), "validation split"},
 	} {
 		_, err := DetectOOD(c.pre, c.fit, c.inTest, c.outTs, c.cfg)
 		if err == nil || !strings.HasPrefix(err.Error(), "eval: ") || !strings.Contains(err.Error(), c.want) {

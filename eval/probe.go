@@ -3,7 +3,6 @@ package eval
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/gomlx/gomlx/ml/model"
 
@@ -28,7 +27,7 @@ type Probe struct {
 
 // Predict returns the class probabilities [N][C] of every image of split.
 func (p *Probe) Predict(split *data.Split) ([][]float32, error) {
-	feats, err := supervised.Features(p.Head.Backend(), p.Pretrained, p.Encoder, split)
+	feats, err := models.Features(p.Head.Backend(), p.Pretrained, p.Encoder, split)
 	if err != nil {
 		return nil, fmt.Errorf("eval: probe: %w", err)
 	}
@@ -37,7 +36,7 @@ func (p *Probe) Predict(split *data.Split) ([][]float32, error) {
 
 // Logits returns the head's logits [N][C] of every image of split.
 func (p *Probe) Logits(split *data.Split) ([][]float32, error) {
-	feats, err := supervised.Features(p.Head.Backend(), p.Pretrained, p.Encoder, split)
+	feats, err := models.Features(p.Head.Backend(), p.Pretrained, p.Encoder, split)
 	if err != nil {
 		return nil, fmt.Errorf("eval: probe: %w", err)
 	}
@@ -56,47 +55,28 @@ func (p *Probe) Evaluate(split *data.Split) (metrics.Metrics, error) {
 // LinearProbe trains a linear probe on the frozen features of the encoder cfg.Encoder whose
 // weights are under models.EncoderScope in pretrained. The encoder runs once per split in
 // inference mode, so its weights and batch-norm statistics stay frozen; only the linear head
-// trains, with cfg's optimiser settings and best-validation-AUC model selection (cfg.Augment
-// and the fine-tuning fields are ignored: the features are fixed).
+// trains, with cfg's optimiser, schedule and remedy and best-validation-AUC model selection
+// (cfg.Augment and the fine-tuning fields are ignored: the features are fixed).
 func LinearProbe(trainSplit, valSplit *data.Split, numClasses int, pretrained *model.Store, cfg supervised.Config) (*Probe, error) {
-	res, err := LinearProbeSearch(trainSplit, valSplit, numClasses, pretrained, cfg, ProbeGrid{})
+	res, err := LinearProbeSearch(trainSplit, valSplit, numClasses, pretrained, cfg, Search{})
 	if err != nil {
 		return nil, err
 	}
 	return res.Best, nil
 }
 
-// ProbeGrid is the learning-rate × weight-decay grid LinearProbeSearch tries.
-type ProbeGrid struct {
-	LearningRates, WeightDecays []float64
-}
-
-// DefaultProbeGrid is a small grid around the usual linear-evaluation settings: Adam
-// learning rates {1e-3, 1e-2, 1e-1} (a linear head on frozen features tolerates far larger
-// steps than end-to-end training) and weight decays {0, 1e-4, 1e-3}: 9 probes, each cheap
-// because the features are computed once.
-func DefaultProbeGrid() ProbeGrid {
-	return ProbeGrid{LearningRates: []float64{1e-3, 1e-2, 1e-1}, WeightDecays: []float64{0, 1e-4, 1e-3}}
-}
-
 // DefaultProbeEpochs is the number of epochs of each linear probe: the features are
 // computed once, so probes are cheap.
 const DefaultProbeEpochs = 100
 
-// DefaultProbeConfig is the training recipe of each probe: supervised.DefaultConfig (Adam,
-// batch 128, learning rate ×0.1 at 50% and 75%, best validation AUC kept) for
-// DefaultProbeEpochs epochs; the grid sets the learning rate and weight decay.
+// DefaultProbeConfig is the training recipe of a linear probe: supervised.DefaultConfig
+// (Adam, batch 128, learning rate ×0.1 at 50% and 75%, best validation AUC kept) for
+// DefaultProbeEpochs epochs at learning rate 1e-2 (a linear head on frozen features takes
+// larger steps than end-to-end training: DefaultSearch then tries 1e-3, 1e-2 and 1e-1).
 func DefaultProbeConfig() supervised.Config {
 	c := supervised.DefaultConfig()
-	c.Epochs = DefaultProbeEpochs
+	c.Epochs, c.Optimizer.LearningRate = DefaultProbeEpochs, 1e-2
 	return c
-}
-
-// ProbeTrial is one point of the grid and how its probe did on the validation split.
-type ProbeTrial struct {
-	LearningRate, WeightDecay float64
-	BestValAUC                float64
-	BestEpoch                 int
 }
 
 // ProbeSearch is the result of LinearProbeSearch: the selected probe and every trial.
@@ -104,20 +84,21 @@ type ProbeSearch struct {
 	Best *Probe
 	// LearningRate and WeightDecay of the selected probe.
 	LearningRate, WeightDecay float64
-	Trials                    []ProbeTrial
+	Trials                    []Trial
 }
 
-// LinearProbeSearch trains a linear probe (see LinearProbe) for every learning rate and
-// weight decay of grid on the same frozen features, computed once per split, and keeps the
-// one with the best validation AUC (the first in grid order on ties; each probe keeps its
-// own best epoch). The test split is never looked at. An empty grid field takes cfg's
-// value; the zero ProbeGrid thus trains the single probe cfg describes.
-func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrained *model.Store, cfg supervised.Config, grid ProbeGrid) (*ProbeSearch, error) {
+// LinearProbeSearch trains a linear probe (see LinearProbe) at every point of s on the same
+// frozen features, computed once per split, and keeps the one with the best validation AUC
+// (see Search). The zero Search trains the single probe cfg describes.
+func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrained *model.Store, cfg supervised.Config, s Search) (*ProbeSearch, error) {
 	if pretrained == nil || cfg.Encoder == nil {
 		return nil, errors.New("eval: linear probe needs a pretrained store and its encoder (cfg.Encoder)")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("eval: linear probe: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
 	if err := checkLabelled("training", trainSplit); err != nil {
 		return nil, err
@@ -125,45 +106,25 @@ func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrai
 	if err := checkLabelled("validation", valSplit); err != nil {
 		return nil, err
 	}
-	lrs, wds := grid.LearningRates, grid.WeightDecays
-	if len(lrs) == 0 {
-		lrs = []float64{cfg.LearningRate}
-	}
-	if len(wds) == 0 {
-		wds = []float64{cfg.WeightDecay}
-	}
-	for _, lr := range lrs {
-		if !(lr > 0) || math.IsInf(lr, 0) {
-			return nil, fmt.Errorf("eval: linear probe search: learning rate %v, want > 0 and finite", lr)
-		}
-	}
-	for _, wd := range wds {
-		if !(wd >= 0) || math.IsInf(wd, 0) {
-			return nil, fmt.Errorf("eval: linear probe search: weight decay %v, want >= 0 and finite", wd)
-		}
-	}
-	trainFeats, err := supervised.Features(cfg.Backend, pretrained, cfg.Encoder, trainSplit)
+	trainFeats, err := models.Features(cfg.Backend, pretrained, cfg.Encoder, trainSplit)
 	if err != nil {
 		return nil, fmt.Errorf("eval: linear probe: %w", err)
 	}
-	valFeats, err := supervised.Features(cfg.Backend, pretrained, cfg.Encoder, valSplit)
+	valFeats, err := models.Features(cfg.Backend, pretrained, cfg.Encoder, valSplit)
 	if err != nil {
 		return nil, fmt.Errorf("eval: linear probe: %w", err)
 	}
 	res := &ProbeSearch{}
-	for _, lr := range lrs {
-		for _, wd := range wds {
-			c := cfg
-			c.LearningRate, c.WeightDecay = lr, wd
-			head, err := supervised.TrainLinear(trainFeats, trainSplit.Labels, valFeats, valSplit.Labels, numClasses, c)
-			if err != nil {
-				return nil, fmt.Errorf("eval: linear probe lr %g wd %g: %w", lr, wd, err)
-			}
-			res.Trials = append(res.Trials, ProbeTrial{LearningRate: lr, WeightDecay: wd, BestValAUC: head.BestValAUC, BestEpoch: head.BestEpoch})
-			if res.Best == nil || head.BestValAUC > res.Best.Head.BestValAUC {
-				res.Best = &Probe{Head: head, Pretrained: pretrained, Encoder: cfg.Encoder}
-				res.LearningRate, res.WeightDecay = lr, wd
-			}
+	for _, c := range s.points(cfg) {
+		lr, wd := c.Optimizer.LearningRate, c.Optimizer.WeightDecay
+		head, err := supervised.TrainLinear(trainFeats, trainSplit.Labels, valFeats, valSplit.Labels, numClasses, c)
+		if err != nil {
+			return nil, fmt.Errorf("eval: linear probe lr %g wd %g: %w", lr, wd, err)
+		}
+		res.Trials = append(res.Trials, Trial{LearningRate: lr, WeightDecay: wd, BestValAUC: head.BestValAUC, BestEpoch: head.BestEpoch})
+		if res.Best == nil || head.BestValAUC > res.Best.Head.BestValAUC {
+			res.Best = &Probe{Head: head, Pretrained: pretrained, Encoder: cfg.Encoder}
+			res.LearningRate, res.WeightDecay = lr, wd
 		}
 	}
 	return res, nil

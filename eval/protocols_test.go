@@ -173,11 +173,11 @@ func TestKNNChoosesKOnValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trainF, err := supervised.Features(backend, pre, enc, ds.Train)
+	trainF, err := models.Features(backend, pre, enc, ds.Train)
 	if err != nil {
 		t.Fatal(err)
 	}
-	valF, err := supervised.Features(backend, pre, enc, ds.Val)
+	valF, err := models.Features(backend, pre, enc, ds.Val)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,13 +210,19 @@ func TestLinearProbeSearch(t *testing.T) {
 	ds := testutil.BreastMNIST(t)
 	pre := pretrainedStore(t, ds)
 	cfg := testConfig(4, 128, 2)
-	grid := ProbeGrid{LearningRates: []float64{1e-3, 1e-1}, WeightDecays: []float64{0, 1e-3}}
+	cfg.Optimizer.LearningRate = 1e-2
+	grid := Search{LRFactors: []float64{0.1, 10}, WeightDecays: []float64{0, 1e-3}}
 	res, err := LinearProbeSearch(ds.Train, ds.Val, ds.NumClasses, pre, cfg, grid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Trials) != 4 {
+	if len(res.Trials) != 4 || grid.Trials() != 4 {
 		t.Fatalf("%d trials, want 4", len(res.Trials))
+	}
+	for i, want := range [][2]float64{{1e-3, 0}, {1e-3, 1e-3}, {1e-1, 0}, {1e-1, 1e-3}} {
+		if tr := res.Trials[i]; math.Abs(tr.LearningRate-want[0]) > 1e-15 || tr.WeightDecay != want[1] {
+			t.Errorf("trial %d: lr %g wd %g, want %g and %g", i, tr.LearningRate, tr.WeightDecay, want[0], want[1])
+		}
 	}
 	best := math.Inf(-1)
 	for _, tr := range res.Trials {
@@ -230,20 +236,51 @@ func TestLinearProbeSearch(t *testing.T) {
 	}
 	// The lone probe with the chosen settings is the same probe (same seed, same features).
 	c := cfg
-	c.LearningRate, c.WeightDecay = res.LearningRate, res.WeightDecay
+	c.Optimizer.LearningRate, c.Optimizer.WeightDecay = res.LearningRate, res.WeightDecay
 	alone, err := LinearProbe(ds.Train, ds.Val, ds.NumClasses, pre, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if alone.Head.BestValAUC != best {
-		t.Errorf("LinearProbe with lr %g wd %g: val AUC %v, search had %v", c.LearningRate, c.WeightDecay, alone.Head.BestValAUC, best)
+		t.Errorf("LinearProbe with lr %g wd %g: val AUC %v, search had %v", c.Optimizer.LearningRate, c.Optimizer.WeightDecay, alone.Head.BestValAUC, best)
 	}
-	if _, err := LinearProbeSearch(ds.Train, ds.Val, 2, pre, cfg, ProbeGrid{LearningRates: []float64{-1}}); err == nil {
-		t.Error("negative learning rate accepted")
+	if _, err := LinearProbeSearch(ds.Train, ds.Val, 2, pre, cfg, Search{LRFactors: []float64{-1}}); err == nil {
+		t.Error("negative learning-rate factor accepted")
 	}
-	// A zero learning rate anywhere in the grid is rejected before any probe trains.
-	if _, err := LinearProbeSearch(ds.Train, ds.Val, 2, pre, cfg, ProbeGrid{LearningRates: []float64{1e-2, 0}}); err == nil {
-		t.Error("learning rate 0 accepted")
+	// A zero factor anywhere in the search is rejected before any probe trains.
+	if _, err := LinearProbeSearch(ds.Train, ds.Val, 2, pre, cfg, Search{LRFactors: []float64{1, 0}}); err == nil {
+		t.Error("learning-rate factor 0 accepted")
+	}
+}
+
+// The supervised search trains every point and keeps the best validation AUC; the kept
+// classifier is the one supervised.Train gives alone with the chosen learning rate.
+func TestTrainSearch(t *testing.T) {
+	ds := testutil.BreastMNIST(t)
+	cfg := testConfig(2, 128, 3)
+	best, chosen, trials, err := TrainSearch(ds.Train, ds.Val, ds.NumClasses, cfg, DefaultSearch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trials) != 3 {
+		t.Fatalf("%d trials, want 3", len(trials))
+	}
+	top := math.Inf(-1)
+	for i, tr := range trials {
+		if want := cfg.Optimizer.LearningRate * []float64{0.1, 1, 10}[i]; math.Abs(tr.LearningRate-want) > 1e-15 {
+			t.Errorf("trial %d at lr %g, want %g", i, tr.LearningRate, want)
+		}
+		top = math.Max(top, tr.BestValAUC)
+	}
+	if best.BestValAUC != top {
+		t.Errorf("kept val AUC %v, best trial %v", best.BestValAUC, top)
+	}
+	alone, err := supervised.Train(ds.Train, ds.Val, ds.NumClasses, chosen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone.BestValAUC != best.BestValAUC {
+		t.Errorf("retraining at lr %g: val AUC %v, the search kept %v", chosen.Optimizer.LearningRate, alone.BestValAUC, best.BestValAUC)
 	}
 }
 
@@ -280,5 +317,31 @@ func TestFineTuneFromCheckpointedPretraining(t *testing.T) {
 		if !slices.Equal(got[p], w) {
 			t.Errorf("%s does not start from the checkpoint (the frozen encoder must equal it)", p)
 		}
+	}
+}
+
+// The kNN monitor's last score during pretraining is the validation AUC KNN gives on the
+// finished encoder's features: the online kNN is the offline one.
+func TestKNNMonitorEqualsKNN(t *testing.T) {
+	ds := testutil.BreastMNIST(t)
+	backend, enc := medssl.MustBackend(), testutil.SmallEncoder{Width: 8}
+	cfg := ssl.DefaultPretrainConfig()
+	cfg.Backend, cfg.Encoder, cfg.Method = backend, enc, ssl.NewSimCLR()
+	cfg.Steps, cfg.BatchSize, cfg.Seed, cfg.MonitorSteps = 4, 64, 1, 2
+	mon := KNNMonitor{Train: ds.Train, Val: ds.Val, Config: DefaultKNNConfig()}
+	cfg.Monitors = []ssl.Monitor{mon}
+	pre, err := ssl.Pretrain(ds.Train, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pre.Scores) != 2 || pre.Scores[0].Step != 2 || pre.Scores[1].Step != 4 || pre.Scores[1].Name != "kNN val AUC" {
+		t.Fatalf("scores %+v, want two kNN val AUCs at steps 2 and 4", pre.Scores)
+	}
+	knn, err := KNN(backend, pre.Store, enc, ds.Train, ds.Val, ds.NumClasses, mon.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pre.Scores[1].Value; got != knn.ValAUC {
+		t.Errorf("monitor's last kNN val AUC %v, KNN on the final encoder %v", got, knn.ValAUC)
 	}
 }

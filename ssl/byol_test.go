@@ -60,7 +60,7 @@ func TestBYOLLossMatchesNaive(t *testing.T) {
 // BYOL on real BreastMNIST: the loss falls within 30 steps.
 func TestBYOLLossFallsOnBreastMNIST(t *testing.T) {
 	cfg := emaTestConfig(NewBYOL())
-	cfg.Encoder, cfg.Steps, cfg.BatchSize, cfg.LearningRate = testutil.SmallEncoder{Width: 16}, 30, 32, 1e-3
+	cfg.Encoder, cfg.Steps, cfg.BatchSize, cfg.Optimizer.LearningRate = testutil.SmallEncoder{Width: 16}, 30, 32, 1e-3
 	res, err := Pretrain(breastTrain(t), cfg)
 	if err != nil {
 		t.Fatal(err)

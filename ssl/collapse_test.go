@@ -87,7 +87,7 @@ func TestPretrainMonitorsCollapse(t *testing.T) {
 	split := breastTrain(t)
 	var log strings.Builder
 	cfg := testPretrain(testutil.SmallEncoder{Width: 16}, NewSimCLR(), 5, 32, 3)
-	cfg.MonitorEvery, cfg.Log = 2, &log
+	cfg.MonitorSteps, cfg.Log = 2, &log
 	res, err := Pretrain(split, cfg)
 	if err != nil {
 		t.Fatal(err)

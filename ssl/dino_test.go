@@ -178,7 +178,7 @@ func TestDINOLossFallsOnBreastMNIST(t *testing.T) {
 	m := dinoSmall()
 	m.BaseMomentum, m.CenterMomentum = 1, 1
 	cfg := emaTestConfig(m)
-	cfg.Encoder, cfg.Steps, cfg.BatchSize, cfg.LearningRate = testutil.SmallEncoder{Width: 16}, 30, 32, 1e-2
+	cfg.Encoder, cfg.Steps, cfg.BatchSize, cfg.Optimizer.LearningRate = testutil.SmallEncoder{Width: 16}, 30, 32, 1e-2
 	cfg.Augment = augment.SupervisedDefault()
 	res, err := Pretrain(breastTrain(t), cfg)
 	if err != nil {

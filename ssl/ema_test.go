@@ -15,7 +15,7 @@ import (
 // emaTestConfig is a small, fast Pretrain setting for the momentum methods' tests.
 func emaTestConfig(m Method) PretrainConfig {
 	cfg := testPretrain(testutil.SmallEncoder{Width: 8}, m, 0, 16, 3)
-	cfg.LearningRate = 1e-2
+	cfg.Optimizer.LearningRate = 1e-2
 	return cfg
 }
 

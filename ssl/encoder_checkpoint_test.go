@@ -17,13 +17,13 @@ import (
 func TestSaveLoadEncoder(t *testing.T) {
 	enc := testutil.SmallEncoder{Width: 8}
 	cfg := testPretrain(enc, NewSimCLR(), 2, 16, 1)
-	cfg.MonitorEvery = 0
+	cfg.MonitorEpochs = 0
 	pre, err := Pretrain(breastTrain(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pre.Collapse) != 0 {
-		t.Errorf("MonitorEvery 0 still measured collapse %d times", len(pre.Collapse))
+		t.Errorf("MonitorEpochs 0 still measured collapse %d times", len(pre.Collapse))
 	}
 	dir := filepath.Join(t.TempDir(), "enc")
 	if err := pre.SaveEncoder(dir); err != nil {

@@ -161,7 +161,7 @@ func TestMoCoLossFallsOnBreastMNIST(t *testing.T) {
 	for _, m := range []Method{v2, v3} {
 		t.Run(m.Name(), func(t *testing.T) {
 			cfg := emaTestConfig(m)
-			cfg.Encoder, cfg.Steps, cfg.BatchSize, cfg.LearningRate = testutil.SmallEncoder{Width: 16}, 30, 32, 3e-3
+			cfg.Encoder, cfg.Steps, cfg.BatchSize, cfg.Optimizer.LearningRate = testutil.SmallEncoder{Width: 16}, 30, 32, 3e-3
 			cfg.Augment = augment.SupervisedDefault()
 			res, err := Pretrain(breastTrain(t), cfg)
 			if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/models/optim"
 )
 
 // Store parameters that record what a checkpoint holds, so that resuming with another
@@ -47,8 +48,9 @@ type PretrainConfig struct {
 	// BatchSize (> 0). The last incomplete batch of an epoch is dropped: contrastive losses
 	// depend on the batch size.
 	BatchSize int
-	// LearningRate (> 0) of Adam and its decoupled WeightDecay (>= 0).
-	LearningRate, WeightDecay float64
+	// Optimizer is the update rule, learning-rate schedule and weight decay, laid over the
+	// run's steps (RecipeAdam, RecipePaper and RecipeSolo give the built-in recipes).
+	Optimizer optim.Config
 	// Seed fixes initialisation, augmentation and shuffling.
 	Seed int64
 	// CheckpointDir, when set, saves the run every CheckpointEvery steps (0: only at the
@@ -57,10 +59,14 @@ type PretrainConfig struct {
 	CheckpointEvery int
 	// Progress shows GoMLX's progress bar on stdout.
 	Progress bool
-	// MonitorEvery measures representation collapse (see Collapse) every this many steps
-	// and after the last one, on a fixed batch of up to 256 un-augmented images; EveryEpoch
-	// measures once per epoch, 0 never.
-	MonitorEvery int
+	// MonitorEpochs measures representation quality every this many epochs and after the
+	// last step (0: never): collapse (see Collapse) on a fixed batch of up to 256
+	// un-augmented images, and every one of Monitors. MonitorSteps, when > 0, counts in
+	// steps instead.
+	MonitorEpochs, MonitorSteps int
+	// Monitors measure the current encoder's features, for example a kNN classifier's
+	// validation AUC (eval.KNNMonitor): labels are used to watch, never to choose.
+	Monitors []Monitor
 	// Log receives one line per collapse measurement; nil prints none. A collapse warning
 	// goes to Log, or to os.Stderr when Log is nil.
 	Log io.Writer
@@ -68,25 +74,21 @@ type PretrainConfig struct {
 	Backend compute.Backend
 }
 
-// EveryEpoch, as PretrainConfig.MonitorEvery, measures once per epoch.
-const EveryEpoch = -1
-
 // Pretraining defaults, DefaultPretrainConfig's values.
 const (
 	DefaultPretrainEpochs  = 100
 	DefaultPretrainBatch   = 128
-	DefaultPretrainLR      = 1e-3
-	DefaultPretrainWD      = 1e-6
 	DefaultCheckpointEvery = 100
 )
 
-// DefaultPretrainConfig is Adam with learning rate 1e-3 and decoupled weight decay 1e-6,
-// batch 128, 100 epochs, augment.MedicalDefault views, a checkpoint every 100 steps (when
-// CheckpointDir is set) and a collapse measurement every epoch. Set Backend, Encoder and
-// Method.
+// DefaultPretrainConfig is RecipeAdam (Adam, learning rate 1e-3, decoupled weight decay
+// 1e-6, constant), batch 128, 100 epochs, augment.MedicalDefault views, a checkpoint every
+// 100 steps (when CheckpointDir is set) and a collapse measurement every epoch. Set
+// Backend, Encoder and Method (and, for another recipe, Optimizer: see Recipe.For).
 func DefaultPretrainConfig() PretrainConfig {
+	adam, _ := RecipeAdam.For(NewSimCLR(), models.ResNet18(), DefaultPretrainBatch) // the same for every method
 	return PretrainConfig{Augment: augment.MedicalDefault(), Epochs: DefaultPretrainEpochs, BatchSize: DefaultPretrainBatch,
-		LearningRate: DefaultPretrainLR, WeightDecay: DefaultPretrainWD, CheckpointEvery: DefaultCheckpointEvery, MonitorEvery: EveryEpoch}
+		Optimizer: adam, CheckpointEvery: DefaultCheckpointEvery, MonitorEpochs: 1}
 }
 
 // Validate reports the first setting Pretrain cannot use, naming it.
@@ -100,14 +102,13 @@ func (c PretrainConfig) Validate() error {
 		return fmt.Errorf("ssl: Epochs %d and Steps %d: want Epochs > 0 or Steps > 0 (start from ssl.DefaultPretrainConfig())", c.Epochs, c.Steps)
 	case c.BatchSize <= 0:
 		return fmt.Errorf("ssl: BatchSize %d, want > 0 (start from ssl.DefaultPretrainConfig())", c.BatchSize)
-	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
-		return fmt.Errorf("ssl: LearningRate %v, want > 0 and finite (start from ssl.DefaultPretrainConfig())", c.LearningRate)
-	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
-		return fmt.Errorf("ssl: WeightDecay %v, want >= 0 and finite", c.WeightDecay)
 	case c.CheckpointEvery < 0:
 		return fmt.Errorf("ssl: CheckpointEvery %d, want >= 0", c.CheckpointEvery)
-	case c.MonitorEvery < EveryEpoch:
-		return fmt.Errorf("ssl: MonitorEvery %d, want a number of steps, EveryEpoch or 0", c.MonitorEvery)
+	case c.MonitorEpochs < 0 || c.MonitorSteps < 0:
+		return fmt.Errorf("ssl: MonitorEpochs %d and MonitorSteps %d, want >= 0", c.MonitorEpochs, c.MonitorSteps)
+	}
+	if err := c.Optimizer.Validate(); err != nil {
+		return fmt.Errorf("ssl: %w (start from ssl.DefaultPretrainConfig())", err)
 	}
 	return nil
 }
@@ -123,9 +124,10 @@ type Pretrained struct {
 	// Loss is the pretext loss after each step run in this call (a resumed run holds only
 	// the steps it ran).
 	Loss []float64
-	// Collapse holds the collapse measurements taken in this call (see
-	// PretrainConfig.MonitorEvery).
+	// Collapse holds the collapse measurements taken in this call and Scores the Monitors'
+	// (see PretrainConfig.MonitorEpochs).
 	Collapse []Collapse
+	Scores   []Score
 }
 
 // Pretrain trains cfg.Encoder with cfg.Method on the images of src (a *data.Split's labels
@@ -146,8 +148,9 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 	if totalSteps == 0 {
 		totalSteps = cfg.Epochs * stepsPerEpoch
 	}
-	if cfg.MonitorEvery == EveryEpoch {
-		cfg.MonitorEvery = stepsPerEpoch
+	monitorEvery := cfg.MonitorEpochs * stepsPerEpoch
+	if cfg.MonitorSteps > 0 {
+		monitorEvery = cfg.MonitorSteps
 	}
 
 	store := model.NewStore()
@@ -183,9 +186,9 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 		train.AddMainLoss(loss)
 		return loss
 	}
-	opt := &trainutil.Optimizer{
-		Base:         optimizer.Adam().LearningRate(cfg.LearningRate).WeightDecay(cfg.WeightDecay).Done(),
-		LearningRate: cfg.LearningRate,
+	opt, err := optim.New(cfg.Optimizer, optim.Plan{StepsPerEpoch: stepsPerEpoch, TotalSteps: totalSteps})
+	if err != nil {
+		return nil, fmt.Errorf("ssl: %w", err)
 	}
 	trainer := train.NewTrainer(cfg.Backend, store, modelFn, nil, opt, nil, nil)
 	loop := train.NewLoop(trainer)
@@ -193,14 +196,12 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 		commandline.AttachProgressBar(loop)
 	}
 	res = &Pretrained{Store: store, Encoder: enc, Method: method.Name()}
-	var mon *collapseMonitor
-	if cfg.MonitorEvery > 0 {
-		if mon, err = newCollapseMonitor(cfg, store, src); err != nil {
+	var mon *monitor
+	if monitorEvery > 0 {
+		if mon, err = newMonitor(cfg, store, src); err != nil {
 			return nil, err
 		}
-		if mon != nil {
-			defer mon.finalize()
-		}
+		defer mon.finalize()
 	}
 	loop.OnStep("medssl-loss", 0, func(_ *train.Loop, metrics []*tensors.Tensor) error {
 		l, err := trainutil.Scalar(metrics[0])
@@ -211,13 +212,20 @@ func Pretrain(src data.Source, cfg PretrainConfig) (res *Pretrained, err error) 
 			return fmt.Errorf("ssl: %s loss is %v at step %d: lower the learning rate", method.Name(), l, loop.LoopStep)
 		}
 		res.Loss = append(res.Loss, l)
-		if done := loop.LoopStep + 1; mon != nil && (done%cfg.MonitorEvery == 0 || done == totalSteps) {
-			c, err := mon.measure(done, l)
+		if done := loop.LoopStep + 1; mon != nil && (done%monitorEvery == 0 || done == totalSteps) {
+			var c Collapse
+			if mon.images != nil {
+				if c, err = mon.measure(done, l); err != nil {
+					return err
+				}
+				res.Collapse = append(res.Collapse, c)
+			}
+			scores, err := mon.scores(done)
 			if err != nil {
 				return err
 			}
-			res.Collapse = append(res.Collapse, c)
-			mon.log(c, method.Name())
+			res.Scores = append(res.Scores, scores...)
+			mon.log(c, scores, method.Name())
 		}
 		return nil
 	})

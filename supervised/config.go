@@ -10,6 +10,7 @@ import (
 
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/models/optim"
 )
 
 // Config configures Train, TrainLinear and TrainMIL. Start from DefaultConfig (or
@@ -25,11 +26,12 @@ type Config struct {
 	Augment augment.Transform
 	// Epochs (> 0) and BatchSize (> 0; smaller when the split is smaller; bags for TrainMIL).
 	Epochs, BatchSize int
-	// LearningRate (> 0) of Adam and its decoupled WeightDecay (>= 0).
-	LearningRate, WeightDecay float64
-	// Milestones are fractions of the training steps, in (0, 1], at which the learning
-	// rate is multiplied by 0.1; nil or empty keeps it constant.
-	Milestones []float64
+	// Optimizer is the update rule, learning-rate schedule and weight decay, laid over the
+	// run's Epochs·⌈N/BatchSize⌉ steps.
+	Optimizer optim.Config
+	// Remedy counters class imbalance (class-weighted or focal loss, class-balanced
+	// resampling); the zero Remedy is plain cross-entropy.
+	Remedy Remedy
 	// Pretrained, when set, initialises the encoder from the variables under
 	// models.EncoderScope of this store (fine-tuning) instead of at random.
 	Pretrained *model.Store
@@ -52,21 +54,17 @@ type Config struct {
 
 // The MedMNIST protocol (Yang et al., MedMNIST v2, 2023), DefaultConfig's values.
 const (
-	DefaultEpochs       = 100
-	DefaultBatchSize    = 128
-	DefaultLearningRate = 1e-3
+	DefaultEpochs    = 100
+	DefaultBatchSize = 128
 )
 
-// DefaultMilestones are the MedMNIST protocol's learning-rate drops: ×0.1 at 50% and 75%
-// of training.
-func DefaultMilestones() []float64 { return []float64{0.5, 0.75} }
-
 // DefaultConfig is the MedMNIST protocol: Adam, learning rate 1e-3, no weight decay, batch
-// 128, 100 epochs, learning rate ×0.1 at 50% and 75% of the epochs, no augmentation, the
-// whole encoder trained at the head's learning rate. Set Backend and Encoder.
+// 128, 100 epochs, learning rate ×0.1 at 50% and 75% of the run (optim.MedMNIST), plain
+// cross-entropy, no augmentation, the whole encoder trained at the head's learning rate.
+// Set Backend and Encoder.
 func DefaultConfig() Config {
-	return Config{Epochs: DefaultEpochs, BatchSize: DefaultBatchSize, LearningRate: DefaultLearningRate,
-		Milestones: DefaultMilestones(), EncoderLRMultiplier: 1}
+	return Config{Epochs: DefaultEpochs, BatchSize: DefaultBatchSize, Optimizer: optim.MedMNIST(),
+		Remedy: Remedy{Weighting: Unweighted}, EncoderLRMultiplier: 1}
 }
 
 // Validate reports the first setting that cannot be trained with, naming it.
@@ -79,19 +77,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("supervised: Epochs %d, want > 0 (start from supervised.DefaultConfig())", c.Epochs)
 	case c.BatchSize <= 0:
 		return fmt.Errorf("supervised: BatchSize %d, want > 0 (start from supervised.DefaultConfig())", c.BatchSize)
-	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
-		return fmt.Errorf("supervised: LearningRate %v, want > 0 and finite (start from supervised.DefaultConfig())", c.LearningRate)
-	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
-		return fmt.Errorf("supervised: WeightDecay %v, want >= 0 and finite", c.WeightDecay)
 	case !(c.EncoderLRMultiplier >= 0) || math.IsInf(c.EncoderLRMultiplier, 0):
 		return fmt.Errorf("supervised: EncoderLRMultiplier %v, want >= 0 and finite (1 trains the encoder like the head, 0 freezes it)", c.EncoderLRMultiplier)
 	}
-	for _, m := range c.Milestones {
-		if !(m > 0 && m <= 1) {
-			return fmt.Errorf("supervised: milestone %v, want a fraction of training in (0, 1]", m)
-		}
+	if err := c.Optimizer.Validate(); err != nil {
+		return fmt.Errorf("supervised: %w (start from supervised.DefaultConfig())", err)
 	}
-	return nil
+	return c.Remedy.Validate()
 }
 
 // validateImages checks what training on images needs beyond Validate.

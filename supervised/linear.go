@@ -5,15 +5,14 @@ import (
 	"fmt"
 
 	"github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/ml/dataset"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl/internal/trainutil"
 )
 
 // TrainLinear trains a linear classifier (a dense layer and softmax, under HeadScope) on
-// feature vectors, with Train's loop: cfg's optimiser and schedule, and the epoch with the
-// best AUC on the validation features kept. It is the learner of a linear probe (see
+// feature vectors, with Train's loop: cfg's optimiser, schedule and remedy, and the epoch
+// with the best AUC on the validation features kept. It is the learner of a linear probe (see
 // package eval, which computes the features of a frozen encoder); cfg.Encoder, Augment
 // and the fine-tuning fields are ignored. The returned Classifier has no Encoder: use
 // PredictFeatures and LogitsFeatures.
@@ -35,16 +34,17 @@ func TrainLinear(trainFeats [][]float32, trainLabels []int32, valFeats [][]float
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, cfg.Seed)
 	clf = &Classifier{Store: store, NumClasses: numClasses, backend: cfg.Backend}
-	ds, err := dataset.InMemoryFromData(cfg.Backend, "features", []any{trainFeats}, []any{trainLabels})
-	if err != nil {
-		return nil, fmt.Errorf("supervised: train linear: %w", err)
-	}
-	ds = ds.BatchSize(min(cfg.BatchSize, n), false).Shuffle().WithRand(newRand(cfg.Seed))
+	ds := &featureBatches{feats: trainFeats, labels: trainLabels, numClasses: numClasses, batch: min(cfg.BatchSize, n),
+		seed: cfg.Seed, balanced: cfg.Remedy.Oversample}
 	modelFn := func(scope *model.Scope, feats *graph.Node) *graph.Node {
 		return head(scope, feats, numClasses)
 	}
 	predictVal := func() ([][]float32, error) { return clf.PredictFeatures(valFeats) }
-	if err := fit(store, clf, modelFn, cfg, nil, ds, n, predictVal, valLabels); err != nil {
+	counts := make([]int, numClasses)
+	for _, l := range trainLabels {
+		counts[l]++
+	}
+	if err := fit(store, clf, modelFn, cfg, nil, ds, n, counts, predictVal, valLabels); err != nil {
 		return nil, err
 	}
 	return clf, nil

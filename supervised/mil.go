@@ -133,7 +133,14 @@ func TrainMIL(trainBags, valBags *data.Bags, cfg Config, opts ...MILOption) (clf
 		probs, _, err := predictBags(cfg.Backend, store, enc, numClasses, valBags)
 		return probs, err
 	}
-	if err := fit(store, &hist, modelFn, cfg, multipliers, ds, trainBags.Len(), predictVal, valBags.Labels); err != nil {
+	counts := make([]int, numClasses)
+	for _, l := range trainBags.Labels {
+		counts[l]++
+	}
+	if cfg.Remedy.Oversample {
+		return nil, errors.New("supervised: TrainMIL: class-balanced resampling of bags is not supported; use a class-weighted or focal Remedy")
+	}
+	if err := fit(store, &hist, modelFn, cfg, multipliers, ds, trainBags.Len(), counts, predictVal, valBags.Labels); err != nil {
 		return nil, err
 	}
 	final := *clf
@@ -174,7 +181,7 @@ func (c *MILClassifier) Evaluate(bags *data.Bags) (metrics.Metrics, error) {
 
 // predictBags runs the MIL classifier on every bag, padded to the longest bag with
 // copies of the bag's first slice under mask 0, in calls of as many bags as fit in
-// inferBatch slices; the last call is padded with copies of bag 0 so one compiled graph
+// models.InferBatch slices; the last call is padded with copies of bag 0 so one compiled graph
 // serves all.
 func predictBags(backend compute.Backend, store *model.Store, enc models.Encoder, numClasses int, bags *data.Bags) (probs, attn [][]float32, err error) {
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, mask *graph.Node) (*graph.Node, *graph.Node) {
@@ -187,7 +194,7 @@ func predictBags(backend compute.Backend, store *model.Store, enc models.Encoder
 	defer exec.Finalize()
 	sp := bags.Slices
 	n, s := bags.Len(), bags.MaxLen()
-	per := min(n, max(1, inferBatch/s))
+	per := min(n, max(1, models.InferBatch/s))
 	for start := 0; start < n; start += per {
 		idx := make([]int, 0, per*s)
 		mask := make([]float32, per*s)

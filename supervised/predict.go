@@ -3,7 +3,6 @@ package supervised
 import (
 	"errors"
 	"fmt"
-	"math/rand"
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -12,6 +11,7 @@ import (
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
+	"github.com/medssl/medssl/models"
 )
 
 // Predict returns the class probabilities [N][C] of every image of split, in inference mode.
@@ -23,7 +23,7 @@ func (c *Classifier) Predict(split *data.Split) (probs [][]float32, err error) {
 	if c.Encoder == nil {
 		return nil, errors.New("supervised: the classifier reads features (it has no encoder): use PredictFeatures")
 	}
-	return runBatched(c.backend, c.Store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
+	return models.Infer(c.backend, c.Store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
 		return graph.Softmax(logits(scope, c.Encoder, images, c.NumClasses), -1)
 	})
 }
@@ -51,8 +51,6 @@ func rows(t *tensors.Tensor) ([][]float32, error) {
 	return out, nil
 }
 
-func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
-
 // Logits returns the classifier's logits [N][K] (the head's output before softmax) of
 // every image of split, in inference mode; Predict is their softmax.
 func (c *Classifier) Logits(split *data.Split) (out [][]float32, err error) {
@@ -63,7 +61,7 @@ func (c *Classifier) Logits(split *data.Split) (out [][]float32, err error) {
 	if c.Encoder == nil {
 		return nil, errors.New("supervised: the classifier reads features (it has no encoder): use LogitsFeatures")
 	}
-	return runBatched(c.backend, c.Store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
+	return models.Infer(c.backend, c.Store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
 		return logits(scope, c.Encoder, images, c.NumClasses)
 	})
 }

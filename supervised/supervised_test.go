@@ -95,7 +95,7 @@ func TestFineTuneZeroMultiplierFreezesEncoder(t *testing.T) {
 	before := testutil.VariableValues(t, pre, "/"+models.EncoderScope)
 	headBefore := testutil.VariableValues(t, pre, "/"+HeadScope)
 	cfg := testConfig(2, 64, 4)
-	cfg.Pretrained, cfg.EncoderLRMultiplier, cfg.WeightDecay = pre, 0, 0
+	cfg.Pretrained, cfg.EncoderLRMultiplier, cfg.Optimizer.WeightDecay = pre, 0, 0
 	clf, err := Train(ds.Train, ds.Val, ds.NumClasses, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestTrainRejectsBadInput(t *testing.T) {
 		t.Errorf("zero Config: error %v, want one naming Epochs and DefaultConfig", err)
 	}
 	bad := testConfig(1, 64, 1)
-	bad.Milestones = []float64{1.5}
+	bad.Optimizer.Schedule.Milestones = []float64{1.5}
 	if _, err := Train(ds.Train, ds.Val, 2, bad); err == nil {
 		t.Error("milestone 1.5 accepted")
 	}

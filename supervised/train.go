@@ -7,20 +7,18 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
-	"github.com/gomlx/gomlx/ml/train/loss"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/models/optim"
 )
 
 // HeadScope is the scope of the linear classification head on top of the encoder.
@@ -90,12 +88,16 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 	}
 	// Exact epochs with a smaller last batch, as the MedMNIST protocol (PyTorch's DataLoader
 	// default) trains; the last batch's shape costs one more graph compilation.
-	ds, err := data.NewBatches(trainSplit, min(cfg.BatchSize, trainSplit.N), data.WithShuffle(cfg.Seed))
+	opts := []data.BatchOption{data.WithShuffle(cfg.Seed)}
+	if cfg.Remedy.Oversample {
+		opts = append(opts, data.WithClassBalance())
+	}
+	ds, err := data.NewBatches(trainSplit, min(cfg.BatchSize, trainSplit.N), opts...)
 	if err != nil {
 		return nil, err
 	}
-	err = fit(store, clf, modelFn, cfg, multipliers, ds, trainSplit.N,
-		func() ([][]float32, error) { return runBatched(cfg.Backend, store, valSplit, predictFn) },
+	err = fit(store, clf, modelFn, cfg, multipliers, ds, trainSplit.N, trainSplit.ClassCounts(),
+		func() ([][]float32, error) { return models.Infer(cfg.Backend, store, valSplit, predictFn) },
 		valSplit.Labels)
 	if err != nil {
 		return nil, err
@@ -103,26 +105,26 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 	return clf, nil
 }
 
-// fit runs the training loop shared by Train and LinearProbe: MultiStep learning-rate
-// schedule, per-epoch validation AUC, and restoring the best epoch's weights. ds yields one
-// epoch per Iter, ⌈n/batch⌉ batches, the last one possibly smaller.
+// fit runs the training loop shared by Train, TrainLinear and TrainMIL: cfg's optimiser
+// and schedule over Epochs·⌈n/batch⌉ steps, cfg's remedy's loss (class weights from
+// counts, the training labels' class counts), the validation AUC after every epoch, and
+// the best epoch's weights restored. ds yields one epoch per Iter, ⌈n/batch⌉ batches, the
+// last one possibly smaller.
 func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.Node) *graph.Node, cfg Config, multipliers map[string]float64,
-	ds train.Dataset, n int, predictVal func() ([][]float32, error), valLabels []int32) error {
+	ds train.Dataset, n int, counts []int, predictVal func() ([][]float32, error), valLabels []int32) error {
 	batch := min(cfg.BatchSize, n)
 	stepsPerEpoch := (n + batch - 1) / batch
-	milestones := make([]int, len(cfg.Milestones))
-	for i, f := range cfg.Milestones {
-		milestones[i] = int(math.Round(f * float64(cfg.Epochs*stepsPerEpoch)))
+	opt, err := optim.New(cfg.Optimizer, optim.Plan{StepsPerEpoch: stepsPerEpoch, TotalSteps: cfg.Epochs * stepsPerEpoch, Multipliers: multipliers})
+	if err != nil {
+		return fmt.Errorf("supervised: %w", err)
 	}
-	opt := &trainutil.Optimizer{
-		Base:             optimizer.Adam().LearningRate(cfg.LearningRate).WeightDecay(cfg.WeightDecay).Done(),
-		LearningRate:     cfg.LearningRate,
-		Milestones:       milestones,
-		ScopeMultipliers: multipliers,
+	var weights []float64
+	if w := cfg.Remedy.Weighting; w != "" && w != Unweighted {
+		weights = ClassWeights(w, cfg.Remedy.Beta, counts)
 	}
+	gamma := cfg.Remedy.FocalGamma
 	lossFn := func(labels, predictions []*graph.Node) *graph.Node {
-		l := graph.Reshape(graph.ConvertDType(labels[0], dtypes.Int32), labels[0].Shape().Dimensions[0], 1)
-		return loss.SparseCategoricalCrossEntropyLogits([]*graph.Node{l}, predictions)
+		return lossNode(predictions[0], labels[0], weights, gamma)
 	}
 	trainer := train.NewTrainer(cfg.Backend, store, modelFn, lossFn, opt, nil, nil)
 	loop := train.NewLoop(trainer)

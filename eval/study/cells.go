@@ -11,25 +11,49 @@ import (
 
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/models/optim"
 	"github.com/medssl/medssl/ssl"
+	"github.com/medssl/medssl/supervised"
 )
 
 // Cell is one point of a study's grid.
 type Cell struct {
-	Method    string   `json:"method"` // pretext method, or NoPretraining
-	Arm       eval.Arm `json:"arm"`
-	Fraction  float64  `json:"fraction"`
-	Imbalance float64  `json:"imbalance"`
-	Seed      int64    `json:"seed"`
+	Method string   `json:"method"` // pretext method, or NoPretraining
+	Arm    eval.Arm `json:"arm"`
+	// Remedy is the named remedy against class imbalance the arm trains with
+	// (supervised.RemedyByName; kNN cells have "none").
+	Remedy    string  `json:"remedy"`
+	Fraction  float64 `json:"fraction"`
+	Imbalance float64 `json:"imbalance"`
+	Seed      int64   `json:"seed"`
 }
 
 // Label names the cell's arm in reports: "supervised", or "<method>+<arm>" such as
-// "simclr+linear".
+// "simclr+linear", followed by the remedy in parentheses unless it is "none":
+// "supervised (weighted)".
 func (c Cell) Label() string {
+	l := c.Method + "+" + string(c.Arm)
 	if c.Arm == eval.ArmSupervised {
-		return string(eval.ArmSupervised)
+		l = string(eval.ArmSupervised)
 	}
-	return c.Method + "+" + string(c.Arm)
+	if c.Remedy != supervised.RemedyNone {
+		l += " (" + c.Remedy + ")"
+	}
+	return l
+}
+
+// Baseline is the label of the cell every cell of this one's label is compared with: the
+// supervised arm with the same remedy (the same care on both sides), and for a supervised
+// arm with a remedy, the plain supervised arm. It is empty for the plain supervised arm.
+func (c Cell) Baseline() string {
+	base := Cell{Arm: eval.ArmSupervised, Remedy: c.Remedy}
+	if c.Arm == eval.ArmSupervised {
+		if c.Remedy == supervised.RemedyNone {
+			return ""
+		}
+		base.Remedy = supervised.RemedyNone
+	}
+	return base.Label()
 }
 
 // Key identifies the cell within a study, e.g. "simclr+linear f=0.1 imb=1 seed=2".
@@ -62,8 +86,13 @@ func (c *Config) cells() []Cell {
 	for _, seed := range c.Seeds {
 		for _, imb := range c.Imbalances {
 			for _, frac := range c.Fractions {
+				cell := func(m string, a eval.Arm, r string) Cell {
+					return Cell{Method: m, Arm: a, Remedy: r, Fraction: frac, Imbalance: imb, Seed: seed}
+				}
 				if want[eval.ArmSupervised] {
-					out = append(out, Cell{Method: NoPretraining, Arm: eval.ArmSupervised, Fraction: frac, Imbalance: imb, Seed: seed})
+					for _, r := range c.Remedies {
+						out = append(out, cell(NoPretraining, eval.ArmSupervised, r))
+					}
 				}
 				for _, m := range c.Methods {
 					for _, a := range []eval.Arm{eval.ArmLinear, eval.ArmKNN, eval.ArmFineTune} {
@@ -71,7 +100,13 @@ func (c *Config) cells() []Cell {
 						if !want[a] || (m == NoPretraining && a == eval.ArmFineTune) {
 							continue
 						}
-						out = append(out, Cell{Method: m, Arm: a, Fraction: frac, Imbalance: imb, Seed: seed})
+						if a == eval.ArmKNN { // a vote has no loss to weigh or batches to resample
+							out = append(out, cell(m, a, supervised.RemedyNone))
+							continue
+						}
+						for _, r := range c.Remedies {
+							out = append(out, cell(m, a, r))
+						}
 					}
 				}
 			}
@@ -87,14 +122,20 @@ func (c *Config) cells() []Cell {
 type settings struct {
 	dataset, encoder, pretrain, bootstrap json.RawMessage
 	methods                               map[string]json.RawMessage
-	arms                                  map[eval.Arm]json.RawMessage
+	arms                                  map[armRemedy]json.RawMessage
+}
+
+// armRemedy keys an arm's settings: its protocol with one remedy.
+type armRemedy struct {
+	arm    eval.Arm
+	remedy string
 }
 
 // fingerprints describes the study's settings; an error names a setting that cannot be
 // described (a transform or method whose parameters do not encode as JSON, such as
 // augment.Func: use a struct transform such as augment.Pipeline).
 func (c *Config) fingerprints() (*settings, error) {
-	s := &settings{methods: map[string]json.RawMessage{}, arms: map[eval.Arm]json.RawMessage{}}
+	s := &settings{methods: map[string]json.RawMessage{}, arms: map[armRemedy]json.RawMessage{}}
 	ds := c.Dataset
 	var err error
 	if s.dataset, err = describe(map[string]any{"name": ds.Name, "task": ds.Task.String(), "classes": ds.NumClasses,
@@ -108,9 +149,11 @@ func (c *Config) fingerprints() (*settings, error) {
 	p := c.Pretrain
 	aug := p.Augment
 	// What only affects logging, checkpoint cadence or who runs it leaves results unchanged
-	// (a resumed pretraining equals an uninterrupted one): it is left out.
-	p.Backend, p.Encoder, p.Method, p.Augment, p.Log = nil, nil, nil, nil, nil
-	p.Seed, p.CheckpointDir, p.CheckpointEvery, p.MonitorEvery, p.Progress = 0, "", 0, 0, false
+	// (a resumed pretraining equals an uninterrupted one): it is left out. The optimiser is
+	// described per method below, as the recipe resolves it.
+	p.Backend, p.Encoder, p.Method, p.Augment, p.Log, p.Monitors = nil, nil, nil, nil, nil, nil
+	p.Seed, p.CheckpointDir, p.CheckpointEvery, p.MonitorEpochs, p.MonitorSteps, p.Progress = 0, "", 0, 0, 0, false
+	p.Optimizer = optim.Config{}
 	if s.pretrain, err = describe(map[string]any{"recipe": p, "augment": typed(aug)}); err != nil {
 		return nil, fmt.Errorf("study: pretraining augmentation: %w", err)
 	}
@@ -122,30 +165,41 @@ func (c *Config) fingerprints() (*settings, error) {
 		if err != nil {
 			return nil, fmt.Errorf("study: %w", err)
 		}
-		if s.methods[name], err = describe(typed(m)); err != nil {
+		opt, err := c.pretrainOptimizer(m)
+		if err != nil {
+			return nil, err
+		}
+		if s.methods[name], err = describe(map[string]any{"method": typed(m), "optimizer": opt}); err != nil {
 			return nil, fmt.Errorf("study: method %s: %w", name, err)
 		}
 	}
-	pr := c.Protocols
-	train, trainAug := pr.Train, pr.Train.Augment
-	train.Backend, train.Encoder, train.Augment, train.Pretrained, train.Seed, train.Progress = nil, nil, nil, nil, 0, false
-	probe, probeAug := pr.Probe, pr.Probe.Augment
-	probe.Backend, probe.Encoder, probe.Augment, probe.Pretrained, probe.Seed, probe.Progress = nil, nil, nil, nil, 0, false
-	_ = probeAug // the probe trains on fixed features: its augmentation is never used
-	for _, a := range c.Arms {
+	for _, cell := range c.cells() {
+		k := armRemedy{cell.Arm, cell.Remedy}
+		if _, done := s.arms[k]; done {
+			continue
+		}
+		pr, err := c.protocolsFor(cell.Remedy)
+		if err != nil {
+			return nil, err
+		}
+		train, trainAug := pr.Train, pr.Train.Augment
+		train.Backend, train.Encoder, train.Augment, train.Pretrained, train.Seed, train.Progress = nil, nil, nil, nil, 0, false
+		probe := pr.Probe
+		// The probe trains on fixed features: its augmentation is never used.
+		probe.Backend, probe.Encoder, probe.Augment, probe.Pretrained, probe.Seed, probe.Progress = nil, nil, nil, nil, 0, false
 		var v any
-		switch a {
+		switch cell.Arm {
 		case eval.ArmSupervised:
-			v = map[string]any{"train": train, "augment": typed(trainAug)}
+			v = map[string]any{"train": train, "augment": typed(trainAug), "search": pr.Search}
 		case eval.ArmFineTune:
-			v = map[string]any{"train": train, "augment": typed(trainAug), "finetune": pr.FineTune}
+			v = map[string]any{"train": train, "augment": typed(trainAug), "finetune": pr.FineTune, "search": pr.Search}
 		case eval.ArmLinear:
-			v = map[string]any{"probe": probe, "grid": pr.ProbeGrid}
+			v = map[string]any{"probe": probe, "search": pr.Search}
 		case eval.ArmKNN:
 			v = map[string]any{"knn": pr.KNN, "ks": pr.KNNKs}
 		}
-		if s.arms[a], err = describe(v); err != nil {
-			return nil, fmt.Errorf("study: arm %s: %w", a, err)
+		if s.arms[k], err = describe(v); err != nil {
+			return nil, fmt.Errorf("study: arm %s: %w", cell.Arm, err)
 		}
 	}
 	if s.bootstrap, err = describe(c.BootstrapReps); err != nil {
@@ -199,7 +253,7 @@ func (c *Config) pretrainKey(s *settings, cell Cell) string {
 // fingerprint hashes every setting cell's result depends on, so that results computed with
 // other settings are never mistaken for this study's.
 func (c *Config) fingerprint(s *settings, cell Cell) string {
-	parts := []json.RawMessage{s.dataset, s.encoder, s.arms[cell.Arm], s.bootstrap}
+	parts := []json.RawMessage{s.dataset, s.encoder, s.arms[armRemedy{cell.Arm, cell.Remedy}], s.bootstrap}
 	if cell.NeedsPretraining() {
 		parts = append(parts, s.pretrain, s.methods[cell.Method])
 	}

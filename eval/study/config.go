@@ -13,7 +13,9 @@ import (
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/models/optim"
 	"github.com/medssl/medssl/ssl"
+	"github.com/medssl/medssl/supervised"
 )
 
 // NoPretraining is the method name of cells without pretraining: with the frozen-feature
@@ -31,18 +33,30 @@ type Config struct {
 	OutDir string
 
 	// The grid. Methods are ssl registry names or NoPretraining; Arms the evaluation
-	// protocols; Fractions of the training labels in (0, 1]; Imbalances, majority:minority
-	// ratios >= 1 imposed on the training split (1: the split as it is); Seeds. None may be
-	// empty.
+	// protocols; Remedies the named remedies against class imbalance the supervised,
+	// fine-tuning and linear arms train with (supervised.RemedyByName: "none", "weighted",
+	// "effective", "focal", "oversample"); Fractions of the training labels in (0, 1];
+	// Imbalances, majority:minority ratios >= 1 imposed on the training split (1: the split
+	// as it is); Seeds. None may be empty.
 	Methods    []string
 	Arms       []eval.Arm
+	Remedies   []string
 	Fractions  []float64
 	Imbalances []float64
 	Seeds      []int64
 
-	// Pretrain is the recipe of every pretraining (Backend, Encoder, Method, Seed and
-	// CheckpointDir are set per pretraining; its Progress shows GoMLX's progress bar).
+	// Pretrain is the template of every pretraining (Backend, Encoder, Method, Seed,
+	// CheckpointDir and Monitors are set per pretraining; its Progress shows GoMLX's
+	// progress bar).
 	Pretrain ssl.PretrainConfig
+	// PretrainRecipe, when set, gives each method its recipe (ssl.Recipe.For: the paper's,
+	// solo-learn's or Adam) in place of Pretrain.Optimizer.
+	PretrainRecipe ssl.Recipe
+	// KNNMonitor, when true, scores every pretraining with a kNN classifier on the
+	// validation split (eval.KNNMonitor, fitted on the training split's labels) at each of
+	// Pretrain's MonitorEpochs, beside the loss and collapse measures. It only watches:
+	// no checkpoint is chosen by it.
+	KNNMonitor bool
 	// Protocols are the arms' settings (Backend, Encoder and Seed are set per cell).
 	Protocols eval.Protocols
 
@@ -85,10 +99,12 @@ func DefaultConfig() Config {
 		OutDir:     "medssl-study",
 		Methods:    []string{"simclr"},
 		Arms:       eval.Arms(),
+		Remedies:   []string{supervised.RemedyNone},
 		Fractions:  []float64{0.1, 1},
 		Imbalances: []float64{1},
 		Seeds:      []int64{1, 2, 3},
 		Pretrain:   ssl.DefaultPretrainConfig(),
+		KNNMonitor: true,
 		Protocols:  eval.DefaultProtocols(),
 
 		BootstrapReps: DefaultBootstrapReps,
@@ -129,7 +145,7 @@ func (c *Config) Validate() error {
 	if !ds.Task.SingleLabel() || ds.Train.LabelDim != 1 {
 		return fmt.Errorf("study: dataset %q is multi-label; studies support single-label tasks", ds.Name)
 	}
-	for what, n := range map[string]int{"Methods": len(c.Methods), "Arms": len(c.Arms), "Fractions": len(c.Fractions),
+	for what, n := range map[string]int{"Methods": len(c.Methods), "Arms": len(c.Arms), "Remedies": len(c.Remedies), "Fractions": len(c.Fractions),
 		"Imbalances": len(c.Imbalances), "Seeds": len(c.Seeds)} {
 		if n == 0 {
 			return fmt.Errorf("study: %s is empty (start from study.DefaultConfig())", what)
@@ -158,17 +174,30 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("study: imbalance ratio %v, want a finite ratio >= 1", r)
 		}
 	}
-	if hasDup(c.Methods) || hasDup(c.Arms) || hasDup(c.Fractions) || hasDup(c.Imbalances) || hasDup(c.Seeds) {
-		return errors.New("study: a method, arm, fraction, imbalance or seed is listed twice")
+	for _, r := range c.Remedies {
+		if _, err := supervised.RemedyByName(r); err != nil {
+			return fmt.Errorf("study: %w", err)
+		}
+	}
+	if hasDup(c.Methods) || hasDup(c.Arms) || hasDup(c.Remedies) || hasDup(c.Fractions) || hasDup(c.Imbalances) || hasDup(c.Seeds) {
+		return errors.New("study: a method, arm, remedy, fraction, imbalance or seed is listed twice")
 	}
 	if c.BootstrapReps < 0 {
 		return fmt.Errorf("study: BootstrapReps %d, want >= 0", c.BootstrapReps)
 	}
 	if c.needsPretraining() {
-		p := c.Pretrain
-		p.Backend, p.Encoder, p.Method = c.Backend, c.Encoder, ssl.NewSimCLR()
-		if err := p.Validate(); err != nil {
-			return fmt.Errorf("study: Pretrain: %w", err)
+		for _, name := range c.Methods {
+			if name == NoPretraining {
+				continue
+			}
+			m, _ := ssl.New(name)
+			p, err := c.pretrainConfig(m)
+			if err == nil {
+				err = p.Validate()
+			}
+			if err != nil {
+				return fmt.Errorf("study: pretraining %s: %w", name, err)
+			}
 		}
 	}
 	if err := c.validateProtocols(); err != nil {
@@ -180,31 +209,72 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// validateProtocols checks the settings of the arms the study runs.
+// validateProtocols checks the settings of the arms the study runs, with every remedy.
 func (c *Config) validateProtocols() error {
-	p := c.Protocols
-	for _, a := range c.Arms {
-		var err error
-		switch a {
-		case eval.ArmSupervised, eval.ArmFineTune:
-			t := p.Train
-			t.Backend = c.Backend
-			err = t.Validate()
-			if err == nil && a == eval.ArmFineTune {
-				err = p.FineTune.Validate()
-			}
-		case eval.ArmLinear:
-			t := p.Probe
-			t.Backend = c.Backend
-			err = t.Validate()
-		case eval.ArmKNN:
-			err = p.KNN.Validate()
-		}
+	for _, r := range c.Remedies {
+		p, err := c.protocolsFor(r)
 		if err != nil {
-			return fmt.Errorf("study: arm %s: %w", a, err)
+			return err
+		}
+		if err := p.Search.Validate(); err != nil {
+			return fmt.Errorf("study: %w", err)
+		}
+		for _, a := range c.Arms {
+			var err error
+			switch a {
+			case eval.ArmSupervised, eval.ArmFineTune:
+				t := p.Train
+				t.Backend = c.Backend
+				err = t.Validate()
+				if err == nil && a == eval.ArmFineTune {
+					err = p.FineTune.Validate()
+				}
+			case eval.ArmLinear:
+				t := p.Probe
+				t.Backend = c.Backend
+				err = t.Validate()
+			case eval.ArmKNN:
+				err = p.KNN.Validate()
+			}
+			if err != nil {
+				return fmt.Errorf("study: arm %s: %w", a, err)
+			}
 		}
 	}
 	return nil
+}
+
+// protocolsFor returns the protocols with the named remedy in every trained arm.
+func (c *Config) protocolsFor(remedy string) (eval.Protocols, error) {
+	r, err := supervised.RemedyByName(remedy)
+	if err != nil {
+		return eval.Protocols{}, fmt.Errorf("study: %w", err)
+	}
+	p := c.Protocols
+	p.Train.Remedy, p.Probe.Remedy = r, r
+	return p, nil
+}
+
+// pretrainOptimizer returns the optimisation recipe of method m's pretrainings.
+func (c *Config) pretrainOptimizer(m ssl.Method) (optim.Config, error) {
+	if c.PretrainRecipe == "" {
+		return c.Pretrain.Optimizer, nil
+	}
+	opt, err := c.PretrainRecipe.For(m, c.Encoder, c.Pretrain.BatchSize)
+	if err != nil {
+		return optim.Config{}, fmt.Errorf("study: %w", err)
+	}
+	return opt, nil
+}
+
+// pretrainConfig returns the pretraining template for method m, recipe resolved (Seed,
+// CheckpointDir and Monitors are set per pretraining).
+func (c *Config) pretrainConfig(m ssl.Method) (ssl.PretrainConfig, error) {
+	p := c.Pretrain
+	p.Backend, p.Encoder, p.Method = c.Backend, c.Encoder, m
+	var err error
+	p.Optimizer, err = c.pretrainOptimizer(m)
+	return p, err
 }
 
 func (c *Config) needsPretraining() bool {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/ssl"
 
 	"github.com/medssl/medssl/eval/metrics"
 )
@@ -31,19 +32,39 @@ func (c Config) Describe() string {
 	if p.Steps > 0 {
 		length = fmt.Sprintf("%d steps", p.Steps)
 	}
-	fmt.Fprintf(&b, "Pretraining (%s): %s, batch %d, Adam lr %s, weight decay %s, %s augmentation, on the training images without labels. ",
-		strings.Join(c.Methods, ", "), length, p.BatchSize, fmtNum(p.LearningRate), fmtNum(p.WeightDecay), augment.Name(p.Augment))
+	fmt.Fprintf(&b, "Pretraining (%s): %s, batch %d, %s augmentation, on the training images without labels; ",
+		strings.Join(c.Methods, ", "), length, p.BatchSize, augment.Name(p.Augment))
+	for i, name := range c.Methods {
+		if name == NoPretraining {
+			continue
+		}
+		m, _ := ssl.New(name)
+		opt, _ := c.pretrainOptimizer(m)
+		sep := "; "
+		if i == len(c.Methods)-1 {
+			sep = ". "
+		}
+		fmt.Fprintf(&b, "%s: %s%s", name, opt, sep)
+	}
+	if c.PretrainRecipe != "" {
+		fmt.Fprintf(&b, "(Recipe %q.) ", c.PretrainRecipe)
+	}
+	if c.KNNMonitor {
+		fmt.Fprintf(&b, "Each pretraining is watched by a kNN classifier's validation AUC every %d epochs (labels used for watching only; the last checkpoint is always the one evaluated). ", p.MonitorEpochs)
+	}
 	pr := c.Protocols
 	t := pr.Train
-	fmt.Fprintf(&b, "Supervised baseline: %d epochs, batch %d, Adam lr %s, weight decay %s, %s, %s augmentation, best validation AUC epoch kept. ",
-		t.Epochs, t.BatchSize, fmtNum(t.LearningRate), fmtNum(t.WeightDecay), milestones(t.Milestones), augment.Name(t.Augment))
+	fmt.Fprintf(&b, "Supervised baseline: %d epochs, batch %d, %s, %s augmentation, best validation AUC epoch kept. ",
+		t.Epochs, t.BatchSize, t.Optimizer, augment.Name(t.Augment))
 	from := "the whole encoder"
 	if pr.FineTune.TrainableFrom != "" {
 		from = "from " + pr.FineTune.TrainableFrom + " on (earlier layers frozen)"
 	}
 	fmt.Fprintf(&b, "Fine-tuning: same recipe, %d epochs, %s, encoder lr ×%s. ", pr.FineTune.Epochs, from, fmtNum(pr.FineTune.EncoderLRMultiplier))
-	fmt.Fprintf(&b, "Linear probe: frozen features (inference-mode batch norm), %d epochs, lr %v × weight decay %v searched on validation AUC. ",
-		pr.Probe.Epochs, pr.ProbeGrid.LearningRates, pr.ProbeGrid.WeightDecays)
+	fmt.Fprintf(&b, "Linear probe: frozen features (inference-mode batch norm), %d epochs, %s. ", pr.Probe.Epochs, pr.Probe.Optimizer)
+	fmt.Fprintf(&b, "Every trained arm (supervised, fine-tuning, linear) searches the same grid on validation AUC: its learning rate ×%v, weight decay %v (%d trainings each). ",
+		pr.Search.LRFactors, orRecipe(pr.Search.WeightDecays), pr.Search.Trials())
+	fmt.Fprintf(&b, "Remedies against class imbalance: %s (supervised.RemedyByName). ", strings.Join(c.Remedies, ", "))
 	ks := fmt.Sprint(pr.KNN.K)
 	if len(pr.KNNKs) > 0 {
 		ks = fmt.Sprintf("%v (chosen on validation AUC)", pr.KNNKs)
@@ -55,16 +76,11 @@ func (c Config) Describe() string {
 	return b.String()
 }
 
-// milestones describes a learning-rate schedule of ×0.1 drops.
-func milestones(m []float64) string {
-	if len(m) == 0 {
-		return "constant lr"
+func orRecipe(wds []float64) string {
+	if len(wds) == 0 {
+		return "as the recipe's"
 	}
-	parts := make([]string, len(m))
-	for i, f := range m {
-		parts[i] = fmtNum(f*100) + "%"
-	}
-	return "lr ×0.1 at " + strings.Join(parts, " and ") + " of training"
+	return fmt.Sprint(wds)
 }
 
 // WriteCSV writes one row per cell: its settings, every test metric, the AUC bootstrap

@@ -46,11 +46,13 @@ const Alpha = 0.05
 // Comparison is one paired comparison of an arm against the supervised baseline at one
 // (label fraction, imbalance), over the seeds both have finished.
 type Comparison struct {
-	Label               string // the arm compared with string(eval.ArmSupervised), e.g. "simclr+finetune"
+	// Label is the arm compared, e.g. "simclr+finetune"; Baseline the supervised arm it is
+	// compared with (Cell.Baseline: the one with the same remedy).
+	Label, Baseline     string
 	Metric              string
 	Fraction, Imbalance float64
 	Seeds               []int64
-	T, Wilcoxon         metrics.PairedTest // a = arm, b = supervised: MeanDiff > 0 means the arm is better
+	T, Wilcoxon         metrics.PairedTest // a = arm, b = baseline: MeanDiff > 0 means the arm is better
 	// HolmT and HolmWilcoxon are the p-values Holm-corrected across all comparisons of
 	// the report (each test family on its own); NaN when the test could not run.
 	HolmT, HolmWilcoxon float64
@@ -70,6 +72,7 @@ func Compare(results []Result, metric string) []Comparison {
 		frac, imb float64
 	}
 	bySeed := map[key]map[int64]float64{}
+	baseline := map[string]string{}
 	var keys []key
 	for _, r := range results {
 		k := key{r.Label, r.Fraction, r.Imbalance}
@@ -77,6 +80,7 @@ func Compare(results []Result, metric string) []Comparison {
 			bySeed[k] = map[int64]float64{}
 			keys = append(keys, k)
 		}
+		baseline[r.Label] = r.Cell.Baseline()
 		v, ok := r.Metrics[metric]
 		if !ok {
 			v = math.NaN()
@@ -85,14 +89,14 @@ func Compare(results []Result, metric string) []Comparison {
 	}
 	var out []Comparison
 	for _, k := range keys {
-		if k.label == string(eval.ArmSupervised) {
+		if baseline[k.label] == "" {
 			continue
 		}
-		base := bySeed[key{string(eval.ArmSupervised), k.frac, k.imb}]
+		base := bySeed[key{baseline[k.label], k.frac, k.imb}]
 		if base == nil {
 			continue
 		}
-		c := Comparison{Label: k.label, Metric: metric, Fraction: k.frac, Imbalance: k.imb, HolmT: math.NaN(), HolmWilcoxon: math.NaN()}
+		c := Comparison{Label: k.label, Baseline: baseline[k.label], Metric: metric, Fraction: k.frac, Imbalance: k.imb, HolmT: math.NaN(), HolmWilcoxon: math.NaN()}
 		var a, b []float64
 		for seed := range bySeed[k] {
 			if _, ok := base[seed]; ok {
@@ -208,11 +212,11 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 	comps := Compare(results, metrics.MetricAUC)
 	if len(comps) > 0 {
 		b.WriteString("## Arms against the supervised baseline (AUC)\n\n")
-		fmt.Fprintf(&b, "Paired over seeds (a seed fixes the labelled subset and the initialisation of both arms). Δ = arm − supervised. p-values are two-sided and Holm-corrected across the %d comparisons of this report, separately for each test; significance at α = %g on the corrected paired t test.\n\n", len(comps), Alpha)
-		b.WriteString("| labels | imbalance | arm | n | Δ AUC | paired t p | Holm p | Wilcoxon p | Holm p |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "Paired over seeds (a seed fixes the labelled subset and the initialisation of both arms). Each arm is compared with the supervised arm trained with the same remedy against imbalance, and a supervised arm with a remedy with the plain one. Δ = arm − baseline. p-values are two-sided and Holm-corrected across the %d comparisons of this report, separately for each test; significance at α = %g on the corrected paired t test.\n\n", len(comps), Alpha)
+		b.WriteString("| labels | imbalance | arm | baseline | n | Δ AUC | paired t p | Holm p | Wilcoxon p | Holm p |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, c := range comps {
-			fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", pct(c.Fraction), ratio(c.Imbalance), c.Label, len(c.Seeds),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", pct(c.Fraction), ratio(c.Imbalance), c.Label, c.Baseline, len(c.Seeds),
 				signed(c.T.MeanDiff), pval(c.T.PValue), pval(c.HolmT), pval(c.Wilcoxon.PValue), pval(c.HolmWilcoxon))
 		}
 		b.WriteString("\n" + Summary(comps) + "\n\n")
@@ -263,8 +267,8 @@ func Summary(comps []Comparison) string {
 		if c.T.MeanDiff < 0 {
 			verb = "loses to"
 		}
-		wins = append(wins, fmt.Sprintf("%s %s supervised at %s labels (imbalance %s; Δ AUC %s, p=%s)",
-			c.Label, verb, pct(c.Fraction), ratio(c.Imbalance), signed(c.T.MeanDiff), pval(c.HolmT)))
+		wins = append(wins, fmt.Sprintf("%s %s %s at %s labels (imbalance %s; Δ AUC %s, p=%s)",
+			c.Label, verb, c.Baseline, pct(c.Fraction), ratio(c.Imbalance), signed(c.T.MeanDiff), pval(c.HolmT)))
 	}
 	if len(wins) > 0 {
 		return "**Summary:** " + strings.Join(wins, "; ") + ". Every other comparison is not significant after Holm correction."
@@ -279,15 +283,15 @@ func Summary(comps []Comparison) string {
 func (c Comparison) Sentence() string {
 	where := fmt.Sprintf("At %s labels (imbalance %s)", pct(c.Fraction), ratio(c.Imbalance))
 	if c.Err != "" || math.IsNaN(c.HolmT) {
-		return fmt.Sprintf("%s, %s vs supervised: no test (%d paired seeds; %s).", where, c.Label, len(c.Seeds), c.Err)
+		return fmt.Sprintf("%s, %s vs %s: no test (%d paired seeds; %s).", where, c.Label, c.Baseline, len(c.Seeds), c.Err)
 	}
 	if !c.Significant() {
-		return fmt.Sprintf("%s, %s vs supervised: not significant (p=%s Holm-corrected, paired t; Δ AUC %s over %d seeds).",
-			where, c.Label, pval(c.HolmT), signed(c.T.MeanDiff), len(c.Seeds))
+		return fmt.Sprintf("%s, %s vs %s: not significant (p=%s Holm-corrected, paired t; Δ AUC %s over %d seeds).",
+			where, c.Label, c.Baseline, pval(c.HolmT), signed(c.T.MeanDiff), len(c.Seeds))
 	}
-	winner, loser := c.Label, string(eval.ArmSupervised)
+	winner, loser := c.Label, c.Baseline
 	if c.T.MeanDiff < 0 {
-		winner, loser = string(eval.ArmSupervised), c.Label
+		winner, loser = c.Baseline, c.Label
 	}
 	return fmt.Sprintf("%s, %s beats %s by %.3f AUC (p=%s Holm-corrected, paired t over %d seeds).",
 		where, winner, loser, math.Abs(c.T.MeanDiff), pval(c.HolmT), len(c.Seeds))

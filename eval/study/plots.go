@@ -8,8 +8,8 @@ import (
 
 	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/eval/plot"
+	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/ssl"
-	"github.com/medssl/medssl/supervised"
 )
 
 // WritePlots draws, into the study's folder, the label-efficiency curve of the test AUC
@@ -92,10 +92,24 @@ func (st *Study) WritePlots() ([]string, error) {
 					plot.Curve{Name: name, Quantity: "std of normalised features ×√d", X: steps, Y: std},
 					plot.Curve{Name: name, Quantity: "effective rank of features", X: steps, Y: rank})
 			}
+			byName := map[string]*plot.Curve{}
+			var names []string
+			for _, sc := range p.Scores {
+				c := byName[sc.Name]
+				if c == nil {
+					c = &plot.Curve{Name: name, Quantity: sc.Name + " (watching only)"}
+					byName[sc.Name] = c
+					names = append(names, sc.Name)
+				}
+				c.X, c.Y = append(c.X, float64(sc.Step)), append(c.Y, sc.Value)
+			}
+			for _, n := range names {
+				curves = append(curves, *byName[n])
+			}
 		}
 	}
 	if len(curves) > 0 {
-		add("pretraining_loss.png", plot.TrainingCurves(filepath.Join(dir, "pretraining_loss.png"), "pretraining loss and collapse measurements per step", curves))
+		add("pretraining_loss.png", plot.TrainingCurves(filepath.Join(dir, "pretraining_loss.png"), "pretraining loss, collapse measures and kNN validation AUC per step", curves))
 	}
 	for _, p := range st.Pretrainings {
 		if p.Seed != slices.Min(st.Config.Seeds) {
@@ -119,7 +133,7 @@ func embedding(st *Study, p Pretraining, path string) error {
 		return err
 	}
 	test := st.Config.Dataset.Test
-	feats, err := supervised.Features(st.Config.Backend, ck.Store, st.Config.Encoder, test)
+	feats, err := models.Features(st.Config.Backend, ck.Store, st.Config.Encoder, test)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/ssl"
 )
 
@@ -34,6 +35,8 @@ type Pretraining struct {
 	// Collapse holds the representation-collapse measurements (once per epoch), in step
 	// order; a resumed pretraining adds the ones of the steps it ran.
 	Collapse []ssl.Collapse `json:"collapse,omitempty"`
+	// Scores are the monitors' measurements (the kNN validation AUC), in step order.
+	Scores []ssl.Score `json:"scores,omitempty"`
 }
 
 type jsonPretraining struct {
@@ -61,8 +64,14 @@ func (c *Config) pretrain(s *settings, cell Cell, train *data.Split) (*model.Sto
 		rec = &Pretraining{Name: name, Method: cell.Method, Imbalance: cell.Imbalance, Seed: cell.Seed}
 	}
 	t0 := time.Now()
-	p := c.Pretrain
-	p.Backend, p.Encoder, p.Method, p.Seed, p.CheckpointDir = c.Backend, c.Encoder, method, cell.Seed, dir
+	p, err := c.pretrainConfig(method)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Seed, p.CheckpointDir = cell.Seed, dir
+	if c.KNNMonitor {
+		p.Monitors = []ssl.Monitor{eval.KNNMonitor{Train: train, Val: c.Dataset.Val, Config: c.Protocols.KNN}}
+	}
 	pre, err := ssl.Pretrain(train, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("study: pretraining %s: %w", name, err)
@@ -78,6 +87,11 @@ func (c *Config) pretrain(s *settings, cell Cell, train *data.Split) (*model.Sto
 		for _, m := range pre.Collapse {
 			if n := len(rec.Collapse); n == 0 || rec.Collapse[n-1].Step < m.Step {
 				rec.Collapse = append(rec.Collapse, m)
+			}
+		}
+		for _, s := range pre.Scores {
+			if n := len(rec.Scores); n == 0 || rec.Scores[n-1].Step < s.Step || rec.Scores[n-1].Name != s.Name {
+				rec.Scores = append(rec.Scores, s)
 			}
 		}
 	}

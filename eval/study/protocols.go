@@ -43,8 +43,12 @@ func (c *Config) runCell(s *settings, cell Cell, pretrained *model.Store) (Resul
 	if cell.Arm.UsesEncoder() && pretrained == nil {
 		pretrained = eval.RandomEncoder(cell.Seed)
 	}
+	protocols, err := c.protocolsFor(cell.Remedy)
+	if err != nil {
+		return Result{}, err
+	}
 	out, err := eval.RunArm(cell.Arm, eval.ArmInput{Backend: c.Backend, Encoder: c.Encoder, Pretrained: pretrained,
-		Train: labelled, Val: ds.Val, Test: ds.Test, NumClasses: ds.NumClasses, Seed: cell.Seed}, c.Protocols)
+		Train: labelled, Val: ds.Val, Test: ds.Test, NumClasses: ds.NumClasses, Seed: cell.Seed}, protocols)
 	if err != nil {
 		return Result{}, err
 	}

@@ -25,7 +25,7 @@ func synth(label string, frac float64, seed int64, auc float64) Result {
 		parts := strings.SplitN(label, "+", 2)
 		method, arm = parts[0], eval.Arm(parts[1])
 	}
-	return Result{Cell: Cell{Method: method, Arm: arm, Fraction: frac, Imbalance: 1, Seed: seed}, Label: label,
+	return Result{Cell: Cell{Method: method, Arm: arm, Remedy: "none", Fraction: frac, Imbalance: 1, Seed: seed}, Label: label,
 		Metrics: map[string]float64{"auc": auc, "acc": auc - 0.1, "balanced_acc": auc - 0.2}}
 }
 
@@ -209,7 +209,7 @@ func TestConfigCellsAndErrors(t *testing.T) {
 		return c.fingerprint(s, cell)
 	}
 	other := cfg
-	other.Protocols.Train.LearningRate = 0.5
+	other.Protocols.Train.Optimizer.LearningRate = 0.5
 	for _, c := range cells[:4] {
 		changed := cfg.fingerprint(set, c) != fingerprint(other, c)
 		if changed != (c.Arm == eval.ArmSupervised || c.Arm == eval.ArmFineTune) {
@@ -231,11 +231,11 @@ func TestConfigCellsAndErrors(t *testing.T) {
 			t.Errorf("%s: fingerprint ignores the ResNet stem", c.Key())
 		}
 	}
-	// A linear probe's own learning rate (the grid leaves it to Probe) enters its fingerprint.
+	// A linear probe's own learning rate (the search leaves it to Probe) enters its fingerprint.
 	other = cfg
-	other.Protocols.ProbeGrid = eval.ProbeGrid{}
+	other.Protocols.Search = eval.Search{}
 	other2 := other
-	other2.Protocols.Probe.LearningRate = 0.5
+	other2.Protocols.Probe.Optimizer.LearningRate = 0.5
 	if fingerprint(other, cells[1]) == fingerprint(other2, cells[1]) {
 		t.Errorf("%s: fingerprint ignores the probe's learning rate", cells[1].Key())
 	}
@@ -275,5 +275,48 @@ func TestRatioNames(t *testing.T) {
 	}
 	if got := counts([]int{388, 3494}); got != "388/3494" {
 		t.Errorf("counts = %q", got)
+	}
+}
+
+// Remedies are a dimension of the grid: the trained arms run once per remedy, kNN once,
+// and each arm is compared with the supervised arm of the same remedy (the supervised arm
+// with a remedy with the plain one).
+func TestRemediesInTheGrid(t *testing.T) {
+	ds := testutil.BreastMNIST(t)
+	var calls []Cell
+	cfg := tinyConfig(ds, t.TempDir(), &calls)
+	cfg.Seeds, cfg.Fractions, cfg.Methods, cfg.Remedies = []int64{1}, []float64{1}, []string{"simclr"}, []string{"none", "weighted"}
+	cells, err := cfg.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range cells {
+		keys = append(keys, c.Label()+" <- "+c.Baseline())
+	}
+	want := []string{"supervised <- ", "supervised (weighted) <- supervised",
+		"simclr+linear <- supervised", "simclr+linear (weighted) <- supervised (weighted)", "simclr+knn <- supervised",
+		"simclr+finetune <- supervised", "simclr+finetune (weighted) <- supervised (weighted)"}
+	if strings.Join(keys, "\n") != strings.Join(want, "\n") {
+		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
+	}
+	cfg.Remedies = []string{"none", "sqrt"}
+	if _, err := cfg.Cells(); err == nil || !strings.Contains(err.Error(), "sqrt") {
+		t.Errorf("unknown remedy: error %v", err)
+	}
+	// Compare pairs by baseline.
+	var results []Result
+	for _, seed := range []int64{1, 2, 3} {
+		for _, c := range cells {
+			c.Seed = seed
+			results = append(results, Result{Cell: c, Label: c.Label(), Metrics: map[string]float64{"auc": 0.7 + 0.01*float64(seed) + 0.001*float64(len(c.Label()))}})
+		}
+	}
+	for _, c := range Compare(results, "auc") {
+		if want := map[string]string{"supervised (weighted)": "supervised", "simclr+finetune (weighted)": "supervised (weighted)",
+			"simclr+linear (weighted)": "supervised (weighted)", "simclr+knn": "supervised", "simclr+linear": "supervised",
+			"simclr+finetune": "supervised"}[c.Label]; c.Baseline != want {
+			t.Errorf("%s compared with %q, want %q", c.Label, c.Baseline, want)
+		}
 	}
 }

@@ -26,7 +26,7 @@ func tinyConfig(ds *data.Dataset, out string, calls *[]Cell) Config {
 	cfg.Pretrain.Steps, cfg.Pretrain.BatchSize = 3, 64
 	cfg.Protocols.Train.Epochs, cfg.Protocols.FineTune.Epochs = 2, 2
 	cfg.Protocols.Probe.Epochs = 3
-	cfg.Protocols.ProbeGrid = eval.ProbeGrid{LearningRates: []float64{1e-2, 1e-1}}
+	cfg.Protocols.Search = eval.Search{LRFactors: []float64{1, 10}}
 	cfg.Protocols.KNNKs = []int{5, 20}
 	cfg.BootstrapReps, cfg.Progress = 100, io.Discard
 	cfg.OnCell = func(c Cell) { *calls = append(*calls, c) }

@@ -32,7 +32,7 @@ func main() {
 	dataPath := flag.String("data", "", "in-distribution MedMNIST .npz file (default: the embedded BreastMNIST)")
 	oodPath := flag.String("ood", "internal/testdata/files/pneumoniamnist_imbalanced.npz", "MedMNIST .npz whose test split is the OOD set")
 	probeEpochs := flag.Int("probe-epochs", eval.DefaultProbeEpochs, "epochs of each linear probe")
-	search := flag.Bool("search", true, "search the probe's learning rate × weight decay (eval.DefaultProbeGrid) on the validation split")
+	search := flag.Bool("search", true, "search the probe's learning rate (eval.DefaultSearch: ×0.1, ×1, ×10) on the validation split")
 	temperature := flag.Float64("energy-temperature", eval.DefaultOODConfig().Temperature, "temperature of the energy score")
 	seed := flag.Int64("seed", 1, "seed")
 	flag.Parse()
@@ -73,7 +73,7 @@ func main() {
 	cfg.Probe.Backend, cfg.Probe.Encoder, cfg.Probe.Epochs, cfg.Probe.Seed = backend, enc, *probeEpochs, *seed
 	cfg.Val, cfg.Temperature = in.Val, *temperature
 	if *search {
-		cfg.Grid = eval.DefaultProbeGrid()
+		cfg.Search = eval.DefaultSearch()
 	}
 	rep, err := eval.DetectOOD(store, in.Train, in.Test, out.Test, cfg)
 	if err != nil {

@@ -31,7 +31,7 @@ func main() {
 	dataPath := flag.String("data", "", "MedMNIST .npz file (default: the embedded BreastMNIST)")
 	epochs := flag.Int("epochs", 20, "pretraining epochs")
 	batch := flag.Int("batch", def.BatchSize, "batch size")
-	lr := flag.Float64("lr", def.LearningRate, "Adam learning rate")
+	recipeName := flag.String("recipe", string(ssl.RecipeAdam), "optimisation recipe: adam (Adam 1e-3, constant), paper (the method's paper recipe, scaled to -batch) or solo (solo-learn's LARS)")
 	augName := flag.String("augment", "medical", "view augmentations: medical (augment.MedicalDefault) or simclr (augment.SimCLRDefault)")
 	seed := flag.Int64("seed", 1, "seed")
 	out := flag.String("out", "medssl-pretrain", "output directory: <out>/<method>-<encoder>/{checkpoints,encoder}")
@@ -39,6 +39,10 @@ func main() {
 	flag.Parse()
 
 	method, err := ssl.New(*methodName)
+	if err != nil {
+		cli.Fatal(err)
+	}
+	recipe, err := ssl.ParseRecipe(*recipeName)
 	if err != nil {
 		cli.Fatal(err)
 	}
@@ -69,7 +73,11 @@ func main() {
 		enc.Name(), ds.Name, method.Name(), ds.Train.N, *epochs, *batch, runDir)
 	cfg := def
 	cfg.Backend, cfg.Encoder, cfg.Method, cfg.Augment = backend, enc, method, aug
-	cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.Seed = *epochs, *batch, *lr, *seed
+	cfg.Epochs, cfg.BatchSize, cfg.Seed = *epochs, *batch, *seed
+	if cfg.Optimizer, err = recipe.For(method, enc, *batch); err != nil {
+		cli.Fatal(err)
+	}
+	fmt.Printf("optimiser: %s\n", cfg.Optimizer)
 	cfg.CheckpointDir, cfg.Progress, cfg.Log = filepath.Join(runDir, "checkpoints"), *progress, os.Stdout
 	pre, err := ssl.Pretrain(ds.Train, cfg)
 	if err != nil {

@@ -39,6 +39,7 @@ import (
 	"github.com/medssl/medssl/eval/study"
 	"github.com/medssl/medssl/examples/internal/cli"
 	"github.com/medssl/medssl/ssl"
+	"github.com/medssl/medssl/supervised"
 )
 
 func main() {
@@ -57,32 +58,37 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("study", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	var (
-		dataPath        = fs.String("data", "", "single-label MedMNIST .npz file (default: the embedded BreastMNIST)")
-		methods         = fs.String("methods", strings.Join(def.Methods, ","), "comma-separated pretext methods ("+strings.Join(ssl.Names(), ", ")+"), or none for a randomly initialised encoder")
-		arms            = fs.String("arms", armNames(def.Arms), "comma-separated arms: "+armNames(eval.Arms()))
-		fractions       = fs.String("fractions", floatList(def.Fractions), "comma-separated label fractions in (0, 1]")
-		imbalances      = fs.String("imbalance", floatList(def.Imbalances), "comma-separated majority:minority ratios imposed on the training split (1: as it is)")
-		seeds           = fs.String("seeds", fmt.Sprint(len(def.Seeds)), "seeds: a number n means 1..n, or a comma-separated list (\"7,\" for seed 7 alone)")
-		encoderName     = fs.String("encoder", def.Encoder.Name(), "encoder: resnet18|34|50[-w<width>] or vit-tiny|vit-small/<patch>")
-		pretrainEpochs  = fs.Int("pretrain-epochs", def.Pretrain.Epochs, "pretraining epochs")
-		pretrainSteps   = fs.Int("pretrain-steps", def.Pretrain.Steps, "pretraining steps (overrides -pretrain-epochs when > 0)")
-		epochs          = fs.Int("epochs", def.Protocols.Train.Epochs, "supervised epochs")
-		finetuneEpochs  = fs.Int("finetune-epochs", def.Protocols.FineTune.Epochs, "fine-tuning epochs")
-		probeEpochs     = fs.Int("probe-epochs", def.Protocols.Probe.Epochs, "epochs of each linear probe (features are cached: cheap)")
-		batch           = fs.Int("batch", def.Protocols.Train.BatchSize, "batch size of every training")
-		encoderLR       = fs.Float64("encoder-lr", def.Protocols.FineTune.EncoderLRMultiplier, "fine-tuning: encoder learning rate as a multiple of the head's (0 freezes it)")
-		trainableFrom   = fs.String("trainable-from", def.Protocols.FineTune.TrainableFrom, "fine-tuning: train only from this encoder scope on, e.g. encoder/stage4 (default: all)")
-		k               = fs.Int("k", def.Protocols.KNN.K, "kNN: neighbours")
-		knnTemperature  = fs.Float64("knn-temperature", def.Protocols.KNN.Temperature, "kNN: temperature of the vote weights exp(sim/T)")
-		knnDistance     = fs.String("knn-distance", def.Protocols.KNN.Distance.String(), "kNN: cosine or euclidean")
-		augName         = fs.String("augment", "supervised", "training augmentation of the supervised and fine-tuning arms: supervised (augment.SupervisedDefault) or none (the MedMNIST paper's protocol)")
-		bootstrap       = fs.Int("bootstrap", def.BootstrapReps, "bootstrap replicates of each cell's test-AUC interval (0: none)")
-		out             = fs.String("out", def.OutDir, "output folder: results.jsonl, checkpoints, report.md, cells.csv/json, plots (rerun with the same folder to resume)")
-		stopAfter       = fs.Int("stop-after", 0, "stop after computing this many cells (resume later with the same -out)")
-		paper           = fs.Bool("paper", false, "start from study.PaperConfig: standard-width ResNet-18, 200 pretraining epochs, 100 supervised and fine-tuning epochs")
-		progress        = fs.Bool("progress", false, "show GoMLX's progress bars inside each training")
-		perCell         = fs.Bool("per-cell", true, "add a table of every cell to report.md")
-		reportOnly      = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results.jsonl (every line, whatever settings it was computed with)")
+		dataPath       = fs.String("data", "", "single-label MedMNIST .npz file (default: the embedded BreastMNIST)")
+		methods        = fs.String("methods", strings.Join(def.Methods, ","), "comma-separated pretext methods ("+strings.Join(ssl.Names(), ", ")+"), or none for a randomly initialised encoder")
+		arms           = fs.String("arms", armNames(def.Arms), "comma-separated arms: "+armNames(eval.Arms()))
+		remedies       = fs.String("remedy", strings.Join(def.Remedies, ","), "comma-separated remedies against class imbalance for the trained arms: "+strings.Join(supervised.RemedyNames(), ", "))
+		recipe         = fs.String("recipe", string(def.PretrainRecipe), "pretraining recipe for every method: adam, paper or solo (ssl.Recipe; empty: ssl.DefaultPretrainConfig's optimiser)")
+		search         = fs.String("search", floatList(def.Protocols.Search.LRFactors), "learning-rate factors every trained arm searches on validation AUC (e.g. 0.1,1,10; 1 for no search)")
+		knnMonitor     = fs.Bool("knn-monitor", def.KNNMonitor, "watch each pretraining with a kNN classifier's validation AUC")
+		monitorEpochs  = fs.Int("monitor-epochs", def.Pretrain.MonitorEpochs, "epochs between two collapse and kNN measurements during pretraining (0: none)")
+		fractions      = fs.String("fractions", floatList(def.Fractions), "comma-separated label fractions in (0, 1]")
+		imbalances     = fs.String("imbalance", floatList(def.Imbalances), "comma-separated majority:minority ratios imposed on the training split (1: as it is)")
+		seeds          = fs.String("seeds", fmt.Sprint(len(def.Seeds)), "seeds: a number n means 1..n, or a comma-separated list (\"7,\" for seed 7 alone)")
+		encoderName    = fs.String("encoder", def.Encoder.Name(), "encoder: resnet18|34|50[-w<width>] or vit-tiny|vit-small/<patch>")
+		pretrainEpochs = fs.Int("pretrain-epochs", def.Pretrain.Epochs, "pretraining epochs")
+		pretrainSteps  = fs.Int("pretrain-steps", def.Pretrain.Steps, "pretraining steps (overrides -pretrain-epochs when > 0)")
+		epochs         = fs.Int("epochs", def.Protocols.Train.Epochs, "supervised epochs")
+		finetuneEpochs = fs.Int("finetune-epochs", def.Protocols.FineTune.Epochs, "fine-tuning epochs")
+		probeEpochs    = fs.Int("probe-epochs", def.Protocols.Probe.Epochs, "epochs of each linear probe (features are cached: cheap)")
+		batch          = fs.Int("batch", def.Protocols.Train.BatchSize, "batch size of every training")
+		encoderLR      = fs.Float64("encoder-lr", def.Protocols.FineTune.EncoderLRMultiplier, "fine-tuning: encoder learning rate as a multiple of the head's (0 freezes it)")
+		trainableFrom  = fs.String("trainable-from", def.Protocols.FineTune.TrainableFrom, "fine-tuning: train only from this encoder scope on, e.g. encoder/stage4 (default: all)")
+		k              = fs.Int("k", def.Protocols.KNN.K, "kNN: neighbours")
+		knnTemperature = fs.Float64("knn-temperature", def.Protocols.KNN.Temperature, "kNN: temperature of the vote weights exp(sim/T)")
+		knnDistance    = fs.String("knn-distance", def.Protocols.KNN.Distance.String(), "kNN: cosine or euclidean")
+		augName        = fs.String("augment", "supervised", "training augmentation of the supervised and fine-tuning arms: supervised (augment.SupervisedDefault) or none (the MedMNIST paper's protocol)")
+		bootstrap      = fs.Int("bootstrap", def.BootstrapReps, "bootstrap replicates of each cell's test-AUC interval (0: none)")
+		out            = fs.String("out", def.OutDir, "output folder: results.jsonl, checkpoints, report.md, cells.csv/json, plots (rerun with the same folder to resume)")
+		stopAfter      = fs.Int("stop-after", 0, "stop after computing this many cells (resume later with the same -out)")
+		paper          = fs.Bool("paper", false, "start from study.PaperConfig: standard-width ResNet-18, 200 pretraining epochs, 100 supervised and fine-tuning epochs")
+		progress       = fs.Bool("progress", false, "show GoMLX's progress bars inside each training")
+		perCell        = fs.Bool("per-cell", true, "add a table of every cell to report.md")
+		reportOnly     = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results.jsonl (every line, whatever settings it was computed with)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -105,6 +111,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	apply("methods", func() error { cfg.Methods = cli.List(*methods); return nil })
 	apply("arms", func() (e error) { cfg.Arms, e = eval.ParseArms(*arms); return e })
+	apply("remedy", func() error { cfg.Remedies = cli.List(*remedies); return nil })
+	apply("recipe", func() error {
+		if *recipe == "" {
+			cfg.PretrainRecipe = ""
+			return nil
+		}
+		r, err := ssl.ParseRecipe(*recipe)
+		cfg.PretrainRecipe = r
+		return err
+	})
+	apply("search", func() (e error) { cfg.Protocols.Search.LRFactors, e = cli.Floats("search", *search); return e })
+	apply("knn-monitor", func() error { cfg.KNNMonitor = *knnMonitor; return nil })
+	apply("monitor-epochs", func() error { cfg.Pretrain.MonitorEpochs = *monitorEpochs; return nil })
 	apply("fractions", func() (e error) { cfg.Fractions, e = cli.Floats("fractions", *fractions); return e })
 	apply("imbalance", func() (e error) { cfg.Imbalances, e = cli.Floats("imbalance", *imbalances); return e })
 	apply("seeds", func() (e error) { cfg.Seeds, e = cli.Seeds(*seeds); return e })

@@ -26,6 +26,7 @@ var rank = map[string]float64{
 	"data/stream":        1.6,
 	"augment":            2,
 	"models":             3,
+	"models/optim":       3.2,
 	"internal/trainutil": 3.5,
 	"ssl/ema":            3.9,
 	"ssl":                4,

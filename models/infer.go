@@ -1,4 +1,4 @@
-package supervised
+package models
 
 import (
 	"fmt"
@@ -9,17 +9,18 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/internal/trainutil"
-	"github.com/medssl/medssl/models"
 )
 
-// inferBatch is the batch size of inference passes; the last batch is padded to it so that
+// InferBatch is the batch size of inference passes; the last batch is padded to it so that
 // one compiled graph serves the whole split.
-const inferBatch = 256
+const InferBatch = 256
 
-// runBatched applies fn (an inference graph over images [B,H,W,C] → [B,K]) to every image
-// of split in inference mode (batch norm uses its running averages) and returns N rows.
-func runBatched(backend compute.Backend, store *model.Store, split *data.Split,
+// Infer applies fn (an inference graph over images [B,H,W,C] → [B,K]) to every image of
+// split in inference mode (batch norm uses its running averages) with the variables of
+// store, and returns N rows. The graph is compiled anew for each call, so it reads the
+// store's current values (the go backend embeds variables in inference graphs as
+// constants).
+func Infer(backend compute.Backend, store *model.Store, split *data.Split,
 	fn func(scope *model.Scope, images *graph.Node) *graph.Node) ([][]float32, error) {
 	exec, err := model.NewExec(backend, store, fn)
 	if err != nil {
@@ -27,7 +28,7 @@ func runBatched(backend compute.Backend, store *model.Store, split *data.Split,
 	}
 	defer exec.Finalize()
 	out := make([][]float32, 0, split.N)
-	b := min(inferBatch, split.N)
+	b := min(InferBatch, split.N)
 	for start := 0; start < split.N; start += b {
 		end := min(start+b, split.N)
 		// Pad the last batch with copies of the first image so every call has b rows.
@@ -60,12 +61,16 @@ func runBatched(backend compute.Backend, store *model.Store, split *data.Split,
 
 // Features returns the encoder's features [N][F] of every image of split, in inference
 // mode, with the encoder weights found under models.EncoderScope in store.
-func Features(backend compute.Backend, store *model.Store, enc models.Encoder, split *data.Split) (feats [][]float32, err error) {
-	defer trainutil.Recover("supervised: features", &err)
+func Features(backend compute.Backend, store *model.Store, enc Encoder, split *data.Split) (feats [][]float32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("models: features: %v", r)
+		}
+	}()
 	if split == nil || split.N == 0 {
-		return nil, fmt.Errorf("supervised: features: empty split")
+		return nil, fmt.Errorf("models: features: empty split")
 	}
-	return runBatched(backend, store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
-		return enc.Encode(scope.In(models.EncoderScope), images)
+	return Infer(backend, store, split, func(scope *model.Scope, images *graph.Node) *graph.Node {
+		return enc.Encode(scope.In(EncoderScope), images)
 	})
 }
