@@ -16,13 +16,15 @@ import (
 // Ho = (H + 2·padding − KH)/stride + 1 (and likewise Wo).
 //
 // It computes the same function as GoMLX's graph.Convolve (cross-correlation, no kernel
-// flip), written with plain graph ops that the pure-Go backend runs tens of times faster
-// than its generic convolution (about 50x for the forward and backward passes of a 3×3,
-// 64-channel layer on 14×14 images, see BenchmarkConv2DStock): "im2col" in the graph (the
-// KH·KW shifted, strided windows of x gathered into a [B·Ho·Wo, KH·KW·C] matrix) and one
-// matrix product with the kernel flattened to [KH·KW·C, O]. Gradients come from GoMLX's autodiff of those ops (the gather
-// becomes a scatter-add), so no custom gradient is needed. A 1×1 stride-1 convolution is a
-// single matrix product. See im2col and matMulColsKernel for the layout choices.
+// flip), and is graph.Convolve on backends with a native convolution (XLA). On the pure-Go
+// backend, whose generic convolution is tens of times slower (BenchmarkConv2DStock), it is
+// "im2col" in the graph: the KH·KW shifted, strided windows of x gathered into a
+// [B·Ho·Wo, KH·KW·C] matrix (im2col) and one matrix product with the kernel flattened to
+// [KH·KW·C, O], with a hand-written backward pass that the backend runs without
+// transposing anything larger than the output (convProduct). A 1×1 stride-1 convolution is
+// a single matrix product. (Computing a stride-1 convolution's input gradient as a
+// convolution of the output gradient with the flipped kernel, instead of a product and a
+// scatter-add, was measured slower: 41 against 43 pairs/s for the SimCLR ResNet-18 step.)
 func Conv2D(x, kernel *Node, stride, padding int) *Node {
 	if x.Rank() != 4 || kernel.Rank() != 4 {
 		exceptions.Panicf("models.Conv2D: x must be [B, H, W, C] and kernel [KH, KW, C, O], got x=%s kernel=%s",
@@ -41,28 +43,86 @@ func Conv2D(x, kernel *Node, stride, padding int) *Node {
 	if hp < kh || wp < kw {
 		exceptions.Panicf("models.Conv2D: padded input %dx%d smaller than kernel %dx%d", hp, wp, kh, kw)
 	}
+	if !isGoBackend(x.Graph()) {
+		return Convolve(x, kernel).Strides(stride).PaddingPerDim([][2]int{{padding, padding}, {padding, padding}}).Done()
+	}
 	ho, wo := (hp-kh)/stride+1, (wp-kw)/stride+1
 	if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
-		y := Dot(Reshape(x, b*h*w, c), Reshape(kernel, c, o)).Product()
-		return Reshape(y, b, h, w, o)
+		flat := func(x *Node) *Node { return Reshape(x, b*h*w, c) }
+		return Reshape(convProduct(x, Reshape(kernel, c, o), flat), b, h, w, o)
 	}
-	cols := im2col(x, kh, kw, stride, padding, ho, wo) // [B·Ho·Wo, KH·KW·C]
-	return Reshape(matMulColsKernel(cols, Reshape(kernel, kh*kw*c, o)), b, ho, wo, o)
+	windows := func(x *Node) *Node { return im2col(x, kh, kw, stride, padding, ho, wo) } // [B·Ho·Wo, KH·KW·C]
+	return Reshape(convProduct(x, Reshape(kernel, kh*kw*c, o), windows), b, ho, wo, o)
 }
 
-// matMulColsKernel returns cols [M, K] × kernel [K, O] as [M, O].
+// isGoBackend tells whether g runs on GoMLX's pure-Go backend.
+func isGoBackend(g *Graph) bool {
+	b := g.Backend()
+	return b != nil && b.String() == "go"
+}
+
+// withBackward returns forward(ids) with a hand-written backward pass: its gradients with
+// respect to inputs are backward(dy), dy the gradient of the result, instead of what
+// autodiff of forward's ops would give. backward returns one gradient per input and is
+// built once, when autodiff first asks for one.
 //
-// The go backend multiplies directly only when the left operand's contracted axis is its
-// last one; otherwise it first transposes both operands. The weight gradient colsᵀ·dy
-// contracts M, the first axis of cols, so autodiff of a plain cols × kernel would transpose
-// all of cols (KH·KW times the activation size) in every backward pass. Computing
-// yᵀ = kernelᵀ·colsᵀ instead, as a DotGeneral that contracts the last axis of both operands,
-// and transposing the [O, M] result, makes every product of the forward and backward passes
-// one the backend runs in place: only [M, O]-sized arrays are transposed.
-func matMulColsKernel(cols, kernel *Node) *Node {
-	kt := Transpose(kernel, 0, 1)                             // [O, K]
-	yt := Dot(kt, cols).General([]int{1}, nil, []int{1}, nil) // [O, M]
-	return Transpose(yt, 0, 1)
+// forward receives identities of the inputs whose custom gradients hand out backward's
+// results, and the result goes through an identity whose custom gradient captures dy.
+// Autodiff still builds the gradients of forward's own ops, but nothing uses them, so the
+// backend never runs them. The reverse pass visits nodes from the last built to the first,
+// so the capture (built last) runs before the inputs' identities (built first); a gradient
+// asked for before dy has arrived panics rather than being wrong. The identities cost
+// nothing when their input has no other use (the backend hands the buffer over), else a
+// copy: keep inputs small or used once.
+func withBackward(inputs []*Node, forward func(ids []*Node) *Node, backward func(dy *Node) []*Node) *Node {
+	var dy *Node
+	var grads []*Node
+	ids := make([]*Node, len(inputs))
+	for i, in := range inputs {
+		ids[i] = IdentityWithCustomGradient(in, func(_, _ *Node) *Node {
+			if dy == nil {
+				exceptions.Panicf("models: a hand-written backward pass was asked for its input gradients before its output gradient")
+			}
+			if grads == nil {
+				grads = backward(dy)
+			}
+			return grads[i]
+		})
+	}
+	return IdentityWithCustomGradient(forward(ids), func(_, v *Node) *Node {
+		dy = v
+		return v
+	})
+}
+
+// convProduct returns cols [M, K] × kernel [K, O] as [M, O], where cols = windows(x), with
+// a hand-written backward pass:
+//
+//	dcols = dy·kernelᵀ    (a product the go backend runs in place: both contract their last axis)
+//	dkernel = (dyᵀ·cols)ᵀ (one transpose of dy, the size of the output; the product runs in place)
+//
+// and dx from dcols by autodiff of windows (the gather's scatter-add). Autodiff of the
+// product would either transpose cols (KH·KW times the output's size) for the weight
+// gradient or, computed as (kernelᵀ·colsᵀ)ᵀ, transpose three output-sized arrays per
+// convolution, and GoMLX's product gradient copies its result once more through an identity
+// transpose (a cols-sized copy for dcols).
+//
+// cols is not kept for the backward pass: it is gathered again from x once dy has arrived
+// (a scheduling barrier keeps the go backend from running the copy early or merging it
+// with the forward's). Keeping the windows of every convolution was most of the memory of
+// a training step (6.4 GB of peak resident memory for the SimCLR ResNet-18 step at batch
+// 128; see the README's speed table for what recomputing costs and saves).
+func convProduct(x, kernel *Node, windows func(*Node) *Node) *Node {
+	cols := windows(x)
+	return withBackward([]*Node{cols, kernel},
+		func(ids []*Node) *Node { return Dot(ids[0], ids[1]).Product() },
+		func(dy *Node) []*Node {
+			again := windows(SchedulingBarrier(x, dy))
+			dkt := Dot(Transpose(dy, 0, 1), again).General([]int{1}, nil, []int{0}, nil) // [O, K]
+			// dcols after dkernel, so that the two cols-sized arrays are never alive together.
+			dcols := Dot(SchedulingBarrier(dy, dkt), kernel).General([]int{1}, nil, []int{1}, nil) // [M, K]
+			return []*Node{dcols, Transpose(dkt, 0, 1)}
+		})
 }
 
 // maxPerPositionTaps bounds the size of the gather index constant of im2colPerPosition

@@ -76,3 +76,28 @@ func assertClose(t *testing.T, name string, got, want []float32, tol float64) {
 		}
 	}
 }
+
+// The hand-written backward pass must not send gradients where autodiff would not: with
+// the input computed by an op that has no gradient (Floor, as in augmentations) and only
+// the kernel's gradient asked for, Conv2D gives the stock convolution's kernel gradient.
+func TestConv2DKernelGradientOnly(t *testing.T) {
+	backend := medssl.MustBackend()
+	x := randomTensor(7, 2, 6, 6, 16)
+	k := randomTensor(8, 3, 3, 16, 4)
+	run := func(conv func(x, k *graph.Node, stride, pad int) *graph.Node) []float32 {
+		exec, err := graph.NewExec(backend, func(x, k *graph.Node) *graph.Node {
+			xq := graph.DivScalar(graph.Floor(graph.MulScalar(x, 10)), 10)
+			y := conv(xq, k, 1, 1)
+			return graph.Gradient(graph.ReduceAllSum(graph.Square(y)), k)[0]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(x, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](out[0])
+	}
+	assertClose(t, "grad kernel", run(Conv2D), run(stockConv2D), 1e-4)
+}
