@@ -144,6 +144,12 @@ func (c ResNetConfig) Encode(scope *model.Scope, images *Node) *Node {
 	return ResNet(scope, images).Depth(c.Depth).Stem(c.Stem).Width(c.BaseWidth).Done()
 }
 
+// Stages returns the encoder's feature maps (see ResNetBuilder.Stages): the stem's and the
+// four stages' outputs.
+func (c ResNetConfig) Stages(scope *model.Scope, images *Node) []*Node {
+	return ResNet(scope, images).Depth(c.Depth).Stem(c.Stem).Width(c.BaseWidth).Stages()
+}
+
 // ResNetBuilder builds a ResNet in GoMLX's builder style:
 //
 //	features := models.ResNet(scope, x).Depth(18).SmallImageStem().Done()
@@ -182,8 +188,20 @@ func (r *ResNetBuilder) SmallImageStem() *ResNetBuilder { return r.Stem(SmallIma
 // StandardStem selects the ImageNet stem (7×7 stride 2 and a 3×3 stride-2 max-pool).
 func (r *ResNetBuilder) StandardStem() *ResNetBuilder { return r.Stem(StandardStem) }
 
-// Done builds the encoder and returns the features [B, FeatureDim()].
+// Done builds the encoder and returns the features [B, FeatureDim()]: the global average
+// pool of the last stage.
 func (r *ResNetBuilder) Done() *Node {
+	stages := r.Stages()
+	return ReduceMean(stages[len(stages)-1], 1, 2)
+}
+
+// Stages builds the encoder and returns its feature maps before pooling, [B, H', W', C']
+// each: the stem's output (at the image's resolution with the small-image stem, a quarter
+// of it with the standard one) and the output of each of the four stages (each halving the
+// resolution of the one before, except stage 1). Decoders for dense prediction (a U-Net's
+// skip connections) and explanations (Grad-CAM on the last stage) read them. The variables
+// are those of Done: an encoder trained through one is loaded by the other.
+func (r *ResNetBuilder) Stages() []*Node {
 	x := r.x
 	if x.Rank() != 4 {
 		exceptions.Panicf("models.ResNet: images must be [B, H, W, C], got %s", x.Shape())
@@ -212,6 +230,7 @@ func (r *ResNetBuilder) Done() *Node {
 	default:
 		exceptions.Panicf("models.ResNet: unknown stem %v", stem)
 	}
+	out := []*Node{x}
 	for stage, blocks := range stages.blocks {
 		width := base << stage
 		stageScope := scope.In("stage%d", stage+1)
@@ -227,8 +246,9 @@ func (r *ResNetBuilder) Done() *Node {
 				x = basicBlock(blockScope, x, width, stride)
 			}
 		}
+		out = append(out, x)
 	}
-	return ReduceMean(x, 1, 2) // global average pool
+	return out
 }
 
 // ConvLayer is a convolution without bias (every ResNet convolution is followed by batch

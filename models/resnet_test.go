@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/medssl/medssl"
 )
@@ -137,5 +138,54 @@ func TestResNetValidate(t *testing.T) {
 	}
 	if got := ResNetFor(50, 65).Stem; got != StandardStem {
 		t.Errorf("ResNetFor(50, 65).Stem = %v, want standard", got)
+	}
+}
+
+// Stages returns the stem's and the four stages' maps at the expected resolutions and
+// widths, and pooling the last one is Encode (same variables, same features).
+func TestResNetStages(t *testing.T) {
+	backend := medssl.MustBackend()
+	for _, tc := range []struct {
+		enc   ResNetConfig
+		size  int
+		sides []int
+	}{
+		{ResNetFor(18, 28).Width(8), 28, []int{28, 28, 14, 7, 4}},
+		{ResNetFor(50, 96).Width(8), 96, []int{24, 24, 12, 6, 3}},
+	} {
+		store := model.NewStore()
+		images := randomTensor(3, 2, tc.size, tc.size, 1)
+		stagesExec, err := model.NewExec(backend, store, func(scope *model.Scope, x *graph.Node) []*graph.Node {
+			stages := tc.enc.Stages(scope.In(EncoderScope), x)
+			return append(stages, graph.ReduceMean(stages[len(stages)-1], 1, 2))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := stagesExec.Exec(images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second graph on the same store: Encode must find Stages' variables.
+		encodeExec, err := model.NewExec(backend, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+			return tc.enc.Encode(scope.In(EncoderScope), x)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		encodedOut, err := encodeExec.Exec(images)
+		if err != nil {
+			t.Fatal(err)
+		}
+		widths := []int{8, 8, 16, 32, 64}
+		if tc.enc.Depth == 50 {
+			widths = []int{8, 32, 64, 128, 256}
+		}
+		for i, side := range tc.sides {
+			if d := out[i].Shape().Dimensions; d[1] != side || d[2] != side || d[3] != widths[i] {
+				t.Errorf("%s stage %d: %v, want %dx%d with %d channels", tc.enc.Name(), i, d, side, side, widths[i])
+			}
+		}
+		assertClose(t, "pooled last stage vs Encode", tensors.MustCopyFlatData[float32](out[5]), tensors.MustCopyFlatData[float32](encodedOut[0]), 1e-6)
 	}
 }

@@ -134,8 +134,15 @@ func (c ViTConfig) FeatureDim() int { return c.Width }
 
 // Encode implements Encoder: the class token's features [B, Width] after the final norm.
 func (c ViTConfig) Encode(scope *model.Scope, images *Node) *Node {
-	out := c.Transform(scope, c.EmbedPatches(scope, images))
+	out := c.Tokens(scope, images)
 	return Reshape(SliceAxis(out, 1, AxisElem(0)), out.Shape().Dimensions[0], c.Width)
+}
+
+// Tokens returns every output token [B, 1+N, Width] after the final norm: the class token
+// first, then the N patch tokens in row-major order of the (H/PatchSize)×(W/PatchSize)
+// grid, for decoders of dense predictions. The variables are Encode's.
+func (c ViTConfig) Tokens(scope *model.Scope, images *Node) *Node {
+	return c.Transform(scope, c.EmbedPatches(scope, images))
 }
 
 func (c ViTConfig) mustValidate() {
