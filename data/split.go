@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Split is one of a dataset's train, val or test parts, held in memory as in the file.
@@ -15,6 +16,11 @@ type Split struct {
 	LabelDim                int     // 1 for single-label tasks, L for multi-label
 	Task                    Task
 	NumClasses              int // classes (single-label) or labels per image (multi-label)
+	// Patients holds each example's patient id when the source knows it (image folders
+	// with a CSV or a patient rule; NIfTI slices carry their volume), nil otherwise: every
+	// example is then its own patient. Cross-validation folds keep a patient's examples
+	// together.
+	Patients []string
 }
 
 // ImageSize is the number of bytes (values) of one image: Height*Width*Channels.
@@ -89,12 +95,18 @@ func (s *Split) Subset(indices []int) *Split {
 	out.N = len(indices)
 	out.Images = make([]uint8, 0, len(indices)*sz)
 	out.Labels = make([]int32, 0, len(indices)*s.LabelDim)
+	if s.Patients != nil {
+		out.Patients = make([]string, 0, len(indices))
+	}
 	for _, i := range indices {
 		if i < 0 || i >= s.N {
 			panic(fmt.Sprintf("data: Split.Subset: index %d out of range [0, %d)", i, s.N))
 		}
 		out.Images = append(out.Images, s.Image(i)...)
 		out.Labels = append(out.Labels, s.LabelRow(i)...)
+		if s.Patients != nil {
+			out.Patients = append(out.Patients, s.Patients[i])
+		}
 	}
 	return &out
 }
@@ -118,6 +130,41 @@ func ConvertChannels(s *Split, c int) (*Split, error) {
 		}
 	default:
 		return nil, fmt.Errorf("data: cannot convert %d-channel images to %d channels (only grayscale↔RGB)", s.Channels, c)
+	}
+	return &out, nil
+}
+
+// Concat returns a new split holding a's examples then b's, named name: the development
+// set of cross-validation is the train and val splits together. Both must have the same
+// image shape and labels. Patient ids are kept; when only one split has them, the other's
+// examples get ids of their own ("<split name>#<index>"), so no patient spans the two by
+// accident.
+func Concat(name string, a, b *Split) (*Split, error) {
+	if a == nil || b == nil {
+		return nil, fmt.Errorf("data: Concat: nil split: %w", ErrArgument)
+	}
+	if a.Height != b.Height || a.Width != b.Width || a.Channels != b.Channels || a.LabelDim != b.LabelDim ||
+		a.NumClasses != b.NumClasses || a.Task != b.Task {
+		return nil, fmt.Errorf("data: Concat: splits %q (%dx%dx%d, %s, %d classes) and %q (%dx%dx%d, %s, %d classes) differ: %w",
+			a.Name, a.Height, a.Width, a.Channels, a.Task, a.NumClasses, b.Name, b.Height, b.Width, b.Channels, b.Task, b.NumClasses, ErrArgument)
+	}
+	out := *a
+	out.Name, out.N = name, a.N+b.N
+	out.Images = append(append(make([]uint8, 0, len(a.Images)+len(b.Images)), a.Images...), b.Images...)
+	out.Labels = append(append(make([]int32, 0, len(a.Labels)+len(b.Labels)), a.Labels...), b.Labels...)
+	out.Patients = nil
+	if a.Patients != nil || b.Patients != nil {
+		ids := func(s *Split) []string {
+			if s.Patients != nil {
+				return s.Patients
+			}
+			own := make([]string, s.N)
+			for i := range own {
+				own[i] = fmt.Sprintf("%s#%d", s.Name, i)
+			}
+			return own
+		}
+		out.Patients = append(slices.Clone(ids(a)), ids(b)...)
 	}
 	return &out, nil
 }

@@ -270,6 +270,7 @@ func Load(dir string, opts ...Option) (*Folder, error) {
 		kept = append(kept, it)
 		s.Images = append(s.Images, pix[i]...)
 		s.Labels = append(s.Labels, int32(it.Label))
+		s.Patients = append(s.Patients, it.Patient)
 	}
 	if len(kept) == 0 {
 		return nil, fmt.Errorf("folder: %s: no readable images: %w", dir, data.ErrArgument)
