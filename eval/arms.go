@@ -127,6 +127,29 @@ type Outcome struct {
 	ValAUCs, TrainLoss []float64
 	// Selected holds what model selection chose: best_epoch, epochs, lr, wd, k, temperature.
 	Selected map[string]float64
+	// Model is the selected model, to score other images (external test sets) the same way.
+	Model Predictor
+}
+
+// Predictor is a trained arm's model: it scores images with class probabilities [N][C].
+type Predictor interface {
+	Scores(split *data.Split) ([][]float64, error)
+}
+
+// scorer is a Predictor made of a function.
+type scorer func(*data.Split) ([][]float64, error)
+
+func (f scorer) Scores(split *data.Split) ([][]float64, error) { return f(split) }
+
+// float32Scorer adapts a prediction function of float32 probabilities.
+func float32Scorer(predict func(*data.Split) ([][]float32, error)) scorer {
+	return func(split *data.Split) ([][]float64, error) {
+		probs, err := predict(split)
+		if err != nil {
+			return nil, err
+		}
+		return metrics.FromFloat32(probs), nil
+	}
 }
 
 // RandomEncoder returns an empty store seeded with seed: the encoder's variables are
@@ -174,12 +197,11 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		probs, err := search.Best.Predict(in.Test)
-		if err != nil {
+		out.Model = float32Scorer(search.Best.Predict)
+		if out.TestScores, err = out.Model.Scores(in.Test); err != nil {
 			return nil, err
 		}
 		head := search.Best.Head
-		out.TestScores = metrics.FromFloat32(probs)
 		out.ValAUC, out.ValAUCs, out.TrainLoss = head.BestValAUC, head.ValAUC, head.TrainLoss
 		out.Selected["best_epoch"], out.Selected["epochs"] = float64(head.BestEpoch), float64(len(head.ValAUC))
 		out.Selected["lr"], out.Selected["wd"] = search.LearningRate, search.WeightDecay
@@ -189,7 +211,8 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		if out.TestScores, err = knn.Predict(in.Test); err != nil {
+		out.Model = scorer(knn.Predict)
+		if out.TestScores, err = out.Model.Scores(in.Test); err != nil {
 			return nil, err
 		}
 		out.ValAUC = knn.ValAUC
@@ -198,11 +221,11 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 	default:
 		return nil, fmt.Errorf("eval: unknown arm %q", arm)
 	}
-	probs, err := clf.Predict(in.Test)
-	if err != nil {
+	out.Model = float32Scorer(clf.Predict)
+	var err error
+	if out.TestScores, err = out.Model.Scores(in.Test); err != nil {
 		return nil, err
 	}
-	out.TestScores = metrics.FromFloat32(probs)
 	out.ValAUC, out.ValAUCs, out.TrainLoss = clf.BestValAUC, clf.ValAUC, clf.TrainLoss
 	out.Selected["best_epoch"], out.Selected["epochs"] = float64(clf.BestEpoch), float64(len(clf.ValAUC))
 	out.Selected["lr"], out.Selected["wd"] = chosen.Optimizer.LearningRate, chosen.Optimizer.WeightDecay

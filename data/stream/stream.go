@@ -7,8 +7,10 @@ package stream
 
 import (
 	"container/list"
+	"crypto/sha256"
 	"fmt"
 	"iter"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -362,4 +364,25 @@ func (c *imageCache) stats() Stats {
 	defer c.mu.Unlock()
 	return Stats{CacheCapacity: c.capacity, CacheBytes: c.bytes, CachePeakBytes: c.peak,
 		CacheEntries: len(c.items), Hits: c.hits, Misses: c.misses, Evictions: c.evictions}
+}
+
+// Digest identifies the stream's content without reading every image: a hash of the
+// folder's path and image shape and of each file's name, size and modification time
+// (what make-style tools trust), so that a study notices a pool whose files changed.
+func (s *Stream) Digest() (string, error) {
+	f := s.folder
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%dx%dx%d\x00", f.Dir, f.Height, f.Width, f.Channels)
+	for _, it := range f.Items {
+		path := it.File
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(f.Dir, filepath.FromSlash(path))
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return "", fmt.Errorf("stream: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", it.File, st.Size(), st.ModTime().UnixNano())
+	}
+	return fmt.Sprintf("%d:%x", len(f.Items), h.Sum(nil)[:8]), nil
 }

@@ -263,3 +263,34 @@ func TestArguments(t *testing.T) {
 		t.Errorf("nil folder: %v", err)
 	}
 }
+
+// Digest is stable while the files are, and changes when one of them does.
+func TestDigest(t *testing.T) {
+	dir, _ := testFolder(t, 6)
+	f, err := folder.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, err := s.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2, _ := s.Digest(); d2 != d1 {
+		t.Errorf("two digests of unchanged files differ: %s, %s", d1, d2)
+	}
+	path := filepath.Join(dir, filepath.FromSlash(f.Items[0].File))
+	if err := os.WriteFile(path, []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d3, _ := s.Digest(); d3 == d1 {
+		t.Error("digest unchanged after a file changed")
+	}
+	os.Remove(path)
+	if _, err := s.Digest(); err == nil || !strings.Contains(err.Error(), filepath.Base(path)) {
+		t.Errorf("digest of a removed file: %v, want an error naming it", err)
+	}
+}

@@ -18,21 +18,31 @@ import (
 
 // Cell is one point of a study's grid.
 type Cell struct {
-	Method string   `json:"method"` // pretext method, or NoPretraining
-	Arm    eval.Arm `json:"arm"`
+	Method string `json:"method"` // pretext method, or NoPretraining
+	// Pool names the pool the method pretrained on (Config.Pools); empty for the cell's own
+	// training images.
+	Pool string   `json:"pool,omitempty"`
+	Arm  eval.Arm `json:"arm"`
 	// Remedy is the named remedy against class imbalance the arm trains with
 	// (supervised.RemedyByName; kNN cells have "none").
 	Remedy    string  `json:"remedy"`
 	Fraction  float64 `json:"fraction"`
 	Imbalance float64 `json:"imbalance"`
 	Seed      int64   `json:"seed"`
+	// Fold is the cross-validation fold (1 to Config.Folds) that selects the cell's model;
+	// 0 without cross-validation.
+	Fold int `json:"fold,omitempty"`
 }
 
 // Label names the cell's arm in reports: "supervised", or "<method>+<arm>" such as
-// "simclr+linear", followed by the remedy in parentheses unless it is "none":
-// "supervised (weighted)".
+// "simclr+linear" ("<method>@<pool>+<arm>" when pretrained on a pool), followed by the
+// remedy in parentheses unless it is "none": "supervised (weighted)".
 func (c Cell) Label() string {
-	l := c.Method + "+" + string(c.Arm)
+	m := c.Method
+	if c.Pool != "" {
+		m += "@" + c.Pool
+	}
+	l := m + "+" + string(c.Arm)
 	if c.Arm == eval.ArmSupervised {
 		l = string(eval.ArmSupervised)
 	}
@@ -56,9 +66,31 @@ func (c Cell) Baseline() string {
 	return base.Label()
 }
 
-// Key identifies the cell within a study, e.g. "simclr+linear f=0.1 imb=1 seed=2".
+// Key identifies the cell within a study, e.g. "simclr+linear f=0.1 imb=1 seed=2" (and
+// " fold=3" under cross-validation).
 func (c Cell) Key() string {
-	return fmt.Sprintf("%s f=%s imb=%s seed=%d", c.Label(), fmtNum(c.Fraction), fmtNum(c.Imbalance), c.Seed)
+	k := fmt.Sprintf("%s f=%s imb=%s seed=%d", c.Label(), fmtNum(c.Fraction), fmtNum(c.Imbalance), c.Seed)
+	if c.Fold > 0 {
+		k += fmt.Sprintf(" fold=%d", c.Fold)
+	}
+	return k
+}
+
+// Replicate is what a paired comparison pairs two arms on: the seed, and the fold under
+// cross-validation.
+type Replicate struct {
+	Seed int64
+	Fold int
+}
+
+// Replicate returns the cell's seed and fold.
+func (c Cell) Replicate() Replicate { return Replicate{c.Seed, c.Fold} }
+
+func (r Replicate) String() string {
+	if r.Fold == 0 {
+		return fmt.Sprintf("seed %d", r.Seed)
+	}
+	return fmt.Sprintf("seed %d fold %d", r.Seed, r.Fold)
 }
 
 // NeedsPretraining tells whether the cell reads a pretrained encoder.
@@ -66,10 +98,11 @@ func (c Cell) NeedsPretraining() bool { return c.Arm.UsesEncoder() && c.Method !
 
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// Cells lists the study's cells in the order Run computes them: seeds, then imbalance
-// ratios, then label fractions, then the supervised arm followed by each method's arms.
-// The order keeps a partial study useful (whole seeds finish first) and lets one
-// pretraining serve the consecutive cells that need it.
+// Cells lists the study's cells in the order Run computes them: seeds, then folds, then
+// imbalance ratios, then label fractions, then the supervised arm followed by each method's
+// arms (per pretraining source). The order keeps a partial study useful (whole seeds finish
+// first) and lets one pretraining serve the consecutive cells that need it. A Shard's cells
+// are a part of this list, in this order.
 func (c Config) Cells() ([]Cell, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -83,29 +116,46 @@ func (c *Config) cells() []Cell {
 	for _, a := range c.Arms {
 		want[a] = true
 	}
+	folds := []int{0}
+	if c.Folds >= 2 {
+		folds = folds[:0]
+		for f := range c.Folds {
+			folds = append(folds, f+1)
+		}
+	}
 	for _, seed := range c.Seeds {
-		for _, imb := range c.Imbalances {
-			for _, frac := range c.Fractions {
-				cell := func(m string, a eval.Arm, r string) Cell {
-					return Cell{Method: m, Arm: a, Remedy: r, Fraction: frac, Imbalance: imb, Seed: seed}
-				}
-				if want[eval.ArmSupervised] {
-					for _, r := range c.Remedies {
-						out = append(out, cell(NoPretraining, eval.ArmSupervised, r))
+		for _, fold := range folds {
+			for _, imb := range c.Imbalances {
+				for _, frac := range c.Fractions {
+					cell := func(m, pool string, a eval.Arm, r string) Cell {
+						return Cell{Method: m, Pool: pool, Arm: a, Remedy: r, Fraction: frac, Imbalance: imb, Seed: seed, Fold: fold}
 					}
-				}
-				for _, m := range c.Methods {
-					for _, a := range []eval.Arm{eval.ArmLinear, eval.ArmKNN, eval.ArmFineTune} {
-						// "none"+"finetune" would repeat the supervised arm.
-						if !want[a] || (m == NoPretraining && a == eval.ArmFineTune) {
-							continue
-						}
-						if a == eval.ArmKNN { // a vote has no loss to weigh or batches to resample
-							out = append(out, cell(m, a, supervised.RemedyNone))
-							continue
-						}
+					if want[eval.ArmSupervised] {
 						for _, r := range c.Remedies {
-							out = append(out, cell(m, a, r))
+							out = append(out, cell(NoPretraining, "", eval.ArmSupervised, r))
+						}
+					}
+					for _, m := range c.Methods {
+						for _, on := range c.PretrainOn {
+							pool := on
+							if on == OwnImages {
+								pool = ""
+							} else if m == NoPretraining {
+								continue // nothing pretrains on the pool
+							}
+							for _, a := range []eval.Arm{eval.ArmLinear, eval.ArmKNN, eval.ArmFineTune} {
+								// "none"+"finetune" would repeat the supervised arm.
+								if !want[a] || (m == NoPretraining && a == eval.ArmFineTune) {
+									continue
+								}
+								if a == eval.ArmKNN { // a vote has no loss to weigh or batches to resample
+									out = append(out, cell(m, pool, a, supervised.RemedyNone))
+									continue
+								}
+								for _, r := range c.Remedies {
+									out = append(out, cell(m, pool, a, r))
+								}
+							}
 						}
 					}
 				}
@@ -121,8 +171,12 @@ func (c *Config) cells() []Cell {
 // each arm's protocol (the same), and the bootstrap replicates of the stored interval.
 type settings struct {
 	dataset, encoder, pretrain, bootstrap json.RawMessage
-	methods                               map[string]json.RawMessage
-	arms                                  map[armRemedy]json.RawMessage
+	// evaluation describes how a cell is validated and scored: the folds and the external
+	// test sets.
+	evaluation json.RawMessage
+	methods    map[string]json.RawMessage
+	pools      map[string]json.RawMessage
+	arms       map[armRemedy]json.RawMessage
 }
 
 // armRemedy keys an arm's settings: its protocol with one remedy.
@@ -135,7 +189,7 @@ type armRemedy struct {
 // described (a transform or method whose parameters do not encode as JSON, such as
 // augment.Func: use a struct transform such as augment.Pipeline).
 func (c *Config) fingerprints() (*settings, error) {
-	s := &settings{methods: map[string]json.RawMessage{}, arms: map[armRemedy]json.RawMessage{}}
+	s := &settings{methods: map[string]json.RawMessage{}, pools: map[string]json.RawMessage{}, arms: map[armRemedy]json.RawMessage{}}
 	ds := c.Dataset
 	var err error
 	if s.dataset, err = describe(map[string]any{"name": ds.Name, "task": ds.Task.String(), "classes": ds.NumClasses,
@@ -205,6 +259,22 @@ func (c *Config) fingerprints() (*settings, error) {
 	if s.bootstrap, err = describe(c.BootstrapReps); err != nil {
 		return nil, err
 	}
+	var external []string
+	for _, t := range c.ExternalTests {
+		external = append(external, t.Name+"="+splitDigest(t.Split))
+	}
+	if s.evaluation, err = describe(map[string]any{"folds": c.Folds, "external": external}); err != nil {
+		return nil, err
+	}
+	for _, p := range c.Pools {
+		d, err := sourceDigest(p.Source)
+		if err != nil {
+			return nil, fmt.Errorf("study: pool %q: %w", p.Name, err)
+		}
+		if s.pools[p.Name], err = describe(map[string]any{"digest": d, "images": p.Source.Len()}); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -244,9 +314,20 @@ func hash(parts ...json.RawMessage) string {
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
-// pretrainKey names the pretraining a cell needs (its folder under OutDir/pretrain).
+// pretrainKey names the pretraining a cell needs (its folder under OutDir/pretrain). On
+// the cell's own images it depends on the imbalance, seed and fold (the images it sees); on
+// a pool, on the seed only.
 func (c *Config) pretrainKey(s *settings, cell Cell) string {
-	return fmt.Sprintf("%s-%s-imb%s-seed%d-%s", cell.Method, safeName(c.Encoder.Name()), fmtNum(cell.Imbalance), cell.Seed,
+	enc := safeName(c.Encoder.Name())
+	if cell.Pool != "" {
+		return fmt.Sprintf("%s@%s-%s-seed%d-%s", cell.Method, safeName(cell.Pool), enc, cell.Seed,
+			hash(s.pools[cell.Pool], s.encoder, s.pretrain, s.methods[cell.Method]))
+	}
+	fold := ""
+	if cell.Fold > 0 {
+		fold = fmt.Sprintf("-fold%dof%d", cell.Fold, c.Folds)
+	}
+	return fmt.Sprintf("%s-%s-imb%s-seed%d%s-%s", cell.Method, enc, fmtNum(cell.Imbalance), cell.Seed, fold,
 		hash(s.dataset, s.encoder, s.pretrain, s.methods[cell.Method]))
 }
 
@@ -256,6 +337,14 @@ func (c *Config) fingerprint(s *settings, cell Cell) string {
 	parts := []json.RawMessage{s.dataset, s.encoder, s.arms[armRemedy{cell.Arm, cell.Remedy}], s.bootstrap}
 	if cell.NeedsPretraining() {
 		parts = append(parts, s.pretrain, s.methods[cell.Method])
+		if cell.Pool != "" {
+			parts = append(parts, s.pools[cell.Pool])
+		}
+	}
+	// Studies without folds or external tests keep the fingerprints they had before these
+	// settings existed, so their results stay valid.
+	if c.Folds > 0 || len(c.ExternalTests) > 0 {
+		parts = append(parts, s.evaluation)
 	}
 	return hash(parts...)
 }

@@ -45,6 +45,21 @@ type Config struct {
 	Imbalances []float64
 	Seeds      []int64
 
+	// Folds >= 2 replaces the fixed validation split by Folds-fold cross-validation on the
+	// training and validation splits together (data.Folds: stratified, by patient, drawn
+	// anew with each seed): every cell runs once per fold, trained on the other folds and
+	// selected on its own; the test split stays untouched. 0: the dataset's splits.
+	Folds int
+	// PretrainOn lists what the methods pretrain on, a dimension of the grid: OwnImages
+	// (each cell's training images, the default) and/or the names of Pools.
+	PretrainOn []string
+	// Pools are unlabelled image sources PretrainOn may name.
+	Pools []Pool
+	// ExternalTests are test sets from elsewhere, scored by every cell beside the test split.
+	ExternalTests []TestSet
+	// Shard, when set, runs only this shard's part of the grid (see Shard).
+	Shard Shard
+
 	// Pretrain is the template of every pretraining (Backend, Encoder, Method, Seed,
 	// CheckpointDir and Monitors are set per pretraining; its Progress shows GoMLX's
 	// progress bar).
@@ -103,6 +118,7 @@ func DefaultConfig() Config {
 		Fractions:  []float64{0.1, 1},
 		Imbalances: []float64{1},
 		Seeds:      []int64{1, 2, 3},
+		PretrainOn: []string{OwnImages},
 		Pretrain:   ssl.DefaultPretrainConfig(),
 		KNNMonitor: true,
 		Protocols:  eval.DefaultProtocols(),
@@ -181,6 +197,15 @@ func (c *Config) Validate() error {
 	}
 	if hasDup(c.Methods) || hasDup(c.Arms) || hasDup(c.Remedies) || hasDup(c.Fractions) || hasDup(c.Imbalances) || hasDup(c.Seeds) {
 		return errors.New("study: a method, arm, remedy, fraction, imbalance or seed is listed twice")
+	}
+	if c.Folds < 0 || c.Folds == 1 {
+		return fmt.Errorf("study: Folds %d, want 0 (the dataset's validation split) or at least 2", c.Folds)
+	}
+	if err := c.validateSources(); err != nil {
+		return err
+	}
+	if err := c.Shard.validate(); err != nil {
+		return err
 	}
 	if c.BootstrapReps < 0 {
 		return fmt.Errorf("study: BootstrapReps %d, want >= 0", c.BootstrapReps)

@@ -32,8 +32,21 @@ func (c Config) Describe() string {
 	if p.Steps > 0 {
 		length = fmt.Sprintf("%d steps", p.Steps)
 	}
-	fmt.Fprintf(&b, "Pretraining (%s): %s, batch %d, %s augmentation, on the training images without labels; ",
-		strings.Join(c.Methods, ", "), length, p.BatchSize, augment.Name(p.Augment))
+	if c.Folds > 0 {
+		fmt.Fprintf(&b, "%d-fold cross-validation on train and val together (data.Folds: by patient where ids exist, stratified, drawn anew per seed) in place of the validation split; the test split is untouched. ", c.Folds)
+	}
+	for _, t := range c.ExternalTests {
+		fmt.Fprintf(&b, "External test set %s: %d images (%s). ", t.Name, t.Split.N, counts(t.Split.ClassCounts()))
+	}
+	on := make([]string, len(c.PretrainOn))
+	for i, name := range c.PretrainOn {
+		on[i] = "the training images without labels"
+		if pool, ok := c.pool(name); ok {
+			on[i] = fmt.Sprintf("the pool %s (%d unlabelled images)", name, pool.Source.Len())
+		}
+	}
+	fmt.Fprintf(&b, "Pretraining (%s): %s, batch %d, %s augmentation, on %s; ",
+		strings.Join(c.Methods, ", "), length, p.BatchSize, augment.Name(p.Augment), strings.Join(on, " and on "))
 	for i, name := range c.Methods {
 		if name == NoPretraining {
 			continue

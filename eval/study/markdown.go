@@ -44,68 +44,80 @@ func seedInterval(xs []float64, bounded bool) (lo, hi float64, err error) {
 const Alpha = 0.05
 
 // Comparison is one paired comparison of an arm against the supervised baseline at one
-// (label fraction, imbalance), over the seeds both have finished.
+// (label fraction, imbalance), on one test set, over the replicates (seeds, and folds
+// under cross-validation) both have finished.
 type Comparison struct {
 	// Label is the arm compared, e.g. "simclr+finetune"; Baseline the supervised arm it is
 	// compared with (Cell.Baseline: the one with the same remedy).
-	Label, Baseline     string
-	Metric              string
+	Label, Baseline string
+	Metric          string
+	// TestSet is InternalTest or an external test set's name.
+	TestSet             string
 	Fraction, Imbalance float64
-	Seeds               []int64
+	Pairs               []Replicate
 	T, Wilcoxon         metrics.PairedTest // a = arm, b = baseline: MeanDiff > 0 means the arm is better
 	// HolmT and HolmWilcoxon are the p-values Holm-corrected across all comparisons of
 	// the report (each test family on its own); NaN when the test could not run.
 	HolmT, HolmWilcoxon float64
-	Err                 string // why the tests could not run (too few seeds, all differences 0)
+	Err                 string // why the tests could not run (too few pairs, all differences 0)
 }
 
 // Significant tells whether the Holm-corrected paired t p-value is below Alpha.
 func (c Comparison) Significant() bool { return c.HolmT < Alpha }
 
-// Compare pairs, at every (fraction, imbalance), each non-supervised arm with the
-// supervised baseline over their common seeds, on metric, and runs a paired t test and a
-// Wilcoxon signed-rank test on the differences; the p-values of each test are then
-// Holm-corrected across all the comparisons returned.
+// Compare pairs, at every (fraction, imbalance) and on every test set (the internal one,
+// then the external ones), each non-supervised arm with the supervised baseline over their
+// common replicates (seed, and fold under cross-validation), on metric, and runs a paired
+// t test and a Wilcoxon signed-rank test on the differences; the p-values of each test are
+// then Holm-corrected across all the comparisons returned.
 func Compare(results []Result, metric string) []Comparison {
 	type key struct {
 		label     string
+		test      string
 		frac, imb float64
 	}
-	bySeed := map[key]map[int64]float64{}
+	byRep := map[key]map[Replicate]float64{}
 	baseline := map[string]string{}
 	var keys []key
-	for _, r := range results {
-		k := key{r.Label, r.Fraction, r.Imbalance}
-		if bySeed[k] == nil {
-			bySeed[k] = map[int64]float64{}
-			keys = append(keys, k)
+	for _, test := range testSets(results) {
+		for _, r := range results {
+			tr, ok := r.Test(test)
+			if !ok {
+				continue
+			}
+			k := key{r.Label, test, r.Fraction, r.Imbalance}
+			if byRep[k] == nil {
+				byRep[k] = map[Replicate]float64{}
+				keys = append(keys, k)
+			}
+			baseline[r.Label] = r.Cell.Baseline()
+			v, ok := tr.Metrics[metric]
+			if !ok {
+				v = math.NaN()
+			}
+			byRep[k][r.Replicate()] = v
 		}
-		baseline[r.Label] = r.Cell.Baseline()
-		v, ok := r.Metrics[metric]
-		if !ok {
-			v = math.NaN()
-		}
-		bySeed[k][r.Seed] = v
 	}
 	var out []Comparison
 	for _, k := range keys {
 		if baseline[k.label] == "" {
 			continue
 		}
-		base := bySeed[key{baseline[k.label], k.frac, k.imb}]
+		base := byRep[key{baseline[k.label], k.test, k.frac, k.imb}]
 		if base == nil {
 			continue
 		}
-		c := Comparison{Label: k.label, Baseline: baseline[k.label], Metric: metric, Fraction: k.frac, Imbalance: k.imb, HolmT: math.NaN(), HolmWilcoxon: math.NaN()}
+		c := Comparison{Label: k.label, Baseline: baseline[k.label], Metric: metric, TestSet: k.test, Fraction: k.frac, Imbalance: k.imb,
+			HolmT: math.NaN(), HolmWilcoxon: math.NaN()}
 		var a, b []float64
-		for seed := range bySeed[k] {
-			if _, ok := base[seed]; ok {
-				c.Seeds = append(c.Seeds, seed)
+		for rep := range byRep[k] {
+			if _, ok := base[rep]; ok {
+				c.Pairs = append(c.Pairs, rep)
 			}
 		}
-		slices.Sort(c.Seeds)
-		for _, seed := range c.Seeds {
-			a, b = append(a, bySeed[k][seed]), append(b, base[seed])
+		slices.SortFunc(c.Pairs, func(x, y Replicate) int { return cmp.Or(cmp.Compare(x.Seed, y.Seed), cmp.Compare(x.Fold, y.Fold)) })
+		for _, rep := range c.Pairs {
+			a, b = append(a, byRep[k][rep]), append(b, base[rep])
 		}
 		var err error
 		if c.T, err = metrics.PairedTTest(a, b); err != nil {
@@ -126,6 +138,28 @@ func Compare(results []Result, metric string) []Comparison {
 	holm(out, func(c *Comparison) (*float64, *float64) { return &c.T.PValue, &c.HolmT })
 	holm(out, func(c *Comparison) (*float64, *float64) { return &c.Wilcoxon.PValue, &c.HolmWilcoxon })
 	return out
+}
+
+// testSets lists the test sets results were scored on: InternalTest, then the external
+// ones in order of appearance.
+func testSets(results []Result) []string {
+	names := []string{InternalTest}
+	for _, r := range results {
+		for _, t := range r.External {
+			if !slices.Contains(names, t.Name) {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	return names
+}
+
+// testSetTitle names a test set in the report.
+func testSetTitle(name string) string {
+	if name == InternalTest {
+		return "internal test split"
+	}
+	return "external test set " + name
 }
 
 // holm Holm-corrects the valid raw p-values of cs (NaN ones stay out of the family).
@@ -191,11 +225,23 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 	}
 	fmt.Fprintf(&b, "# %s\n\n", title)
 	labels, rows := layout(results)
-	seeds := map[int64]bool{}
+	seeds, reps := map[int64]bool{}, map[Replicate]bool{}
+	folds := 0
 	for _, r := range results {
-		seeds[r.Seed] = true
+		seeds[r.Seed], reps[r.Replicate()] = true, true
+		folds = max(folds, r.Fold)
 	}
-	fmt.Fprintf(&b, "%d finished cells, %d seeds. Each entry is mean ± SD over seeds, then in brackets %s; n is the number of seeds when it differs from the rest. All metrics are on the test split; models were selected on the validation split only.\n\n", len(results), len(seeds), IntervalMethod)
+	tests := testSets(results)
+	if folds == 0 {
+		fmt.Fprintf(&b, "%d finished cells, %d seeds. Each entry is mean ± SD over seeds, then in brackets %s; n is the number of seeds when it differs from the rest. Models were selected on the validation split only; the test sets were never used for training or selection.\n\n",
+			len(results), len(seeds), IntervalMethod)
+	} else {
+		fmt.Fprintf(&b, "%d finished cells, %d seeds × %d-fold cross-validation (the training and validation splits together, cut into folds by patient and stratified by label, anew for each seed; each fold's model is selected on that fold and scored on the untouched test sets). Each entry is mean ± SD over the %d (seed, fold) replicates, then in brackets %s; n is the number of replicates when it differs from the rest.\n\n",
+			len(results), len(seeds), folds, len(reps), strings.ReplaceAll(IntervalMethod, "over seeds", "over replicates"))
+	}
+	if len(tests) > 1 {
+		fmt.Fprintf(&b, "Test sets: the internal test split and the external test set%s %s, each a row of the tables below.\n\n", plural(len(tests)-1), strings.Join(tests[1:], ", "))
+	}
 	if len(opt.Warnings) > 0 {
 		b.WriteString("**Warnings about the data:**\n\n")
 		for _, w := range opt.Warnings {
@@ -205,18 +251,30 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 	}
 	for _, m := range ReportMetrics {
 		fmt.Fprintf(&b, "## %s\n\n", m.Title)
-		writeTable(&b, results, labels, rows, m, len(seeds))
+		writeTable(&b, results, labels, rows, tests, m, len(reps))
 		b.WriteString("\n")
 	}
 
 	comps := Compare(results, metrics.MetricAUC)
 	if len(comps) > 0 {
 		b.WriteString("## Arms against the supervised baseline (AUC)\n\n")
-		fmt.Fprintf(&b, "Paired over seeds (a seed fixes the labelled subset and the initialisation of both arms). Each arm is compared with the supervised arm trained with the same remedy against imbalance, and a supervised arm with a remedy with the plain one. Δ = arm − baseline. p-values are two-sided and Holm-corrected across the %d comparisons of this report, separately for each test; significance at α = %g on the corrected paired t test.\n\n", len(comps), Alpha)
-		b.WriteString("| labels | imbalance | arm | baseline | n | Δ AUC | paired t p | Holm p | Wilcoxon p | Holm p |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+		pairing := "Paired over seeds (a seed fixes the labelled subset and the initialisation of both arms)."
+		if folds > 0 {
+			pairing = "Paired over (seed, fold) replicates (both fix the training and validation images, the labelled subset and the initialisation of both arms). The folds of one seed share most of their training images, so their differences are not independent: the tests treat them as if they were, which overstates the evidence; read the p-values as screening, and prefer effects that hold fold by fold."
+		}
+		fmt.Fprintf(&b, "%s Each arm is compared with the supervised arm trained with the same remedy against imbalance, and a supervised arm with a remedy with the plain one. Δ = arm − baseline. p-values are two-sided and Holm-corrected across the %d comparisons of this report, separately for each test; significance at α = %g on the corrected paired t test.\n\n", pairing, len(comps), Alpha)
+		testCol, testSep := "", ""
+		if len(tests) > 1 {
+			testCol, testSep = " test set |", "---|"
+		}
+		b.WriteString("| labels | imbalance |" + testCol + " arm | baseline | n | Δ AUC | paired t p | Holm p | Wilcoxon p | Holm p |\n")
+		b.WriteString("|---|---|" + testSep + "---|---|---|---|---|---|---|---|\n")
 		for _, c := range comps {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", pct(c.Fraction), ratio(c.Imbalance), c.Label, c.Baseline, len(c.Seeds),
+			test := ""
+			if len(tests) > 1 {
+				test = " " + c.TestSet + " |"
+			}
+			fmt.Fprintf(&b, "| %s | %s |%s %s | %s | %d | %s | %s | %s | %s | %s |\n", pct(c.Fraction), ratio(c.Imbalance), test, c.Label, c.Baseline, len(c.Pairs),
 				signed(c.T.MeanDiff), pval(c.T.PValue), pval(c.HolmT), pval(c.Wilcoxon.PValue), pval(c.HolmWilcoxon))
 		}
 		b.WriteString("\n" + Summary(comps) + "\n\n")
@@ -224,17 +282,24 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 			b.WriteString("- " + c.Sentence() + "\n")
 		}
 		if minN(comps) < 6 {
-			b.WriteString("\nWith fewer than 6 seeds the two-sided Wilcoxon signed-rank test cannot reach p < 0.05 (its smallest p-value with n pairs is 2/2ⁿ); it is shown for completeness.\n")
+			b.WriteString("\nWith fewer than 6 pairs the two-sided Wilcoxon signed-rank test cannot reach p < 0.05 (its smallest p-value with n pairs is 2/2ⁿ); it is shown for completeness.\n")
 		}
 		b.WriteString("\n")
 	}
 	if opt.PerCell {
 		b.WriteString("## Every cell (test AUC, 95% stratified bootstrap interval over test images)\n\n")
-		b.WriteString("| arm | labels | imbalance | seed | labelled images (per class) | AUC | 95% CI | ACC | balanced ACC | val AUC | selected | seconds |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| arm | labels | imbalance | replicate | test set | labelled images (per class) | AUC | 95% CI | ACC | balanced ACC | val AUC | selected | seconds |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range results {
-			fmt.Fprintf(&b, "| %s | %s | %s | %d | %d (%s) | %.3f | [%.3f, %.3f] | %.3f | %.3f | %.3f | %s | %.0f |\n", r.Label, pct(r.Fraction), ratio(r.Imbalance), r.Seed, r.TrainN, counts(r.TrainClassCounts),
-				r.Metrics[metrics.MetricAUC], r.AUCLow, r.AUCHigh, r.Metrics[metrics.MetricACC], r.Metrics[metrics.MetricBalancedACC], r.ValAUC, selected(r.Selected), r.Seconds)
+			for _, test := range tests {
+				t, ok := r.Test(test)
+				if !ok {
+					continue
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d (%s) | %.3f | [%.3f, %.3f] | %.3f | %.3f | %.3f | %s | %.0f |\n", r.Label, pct(r.Fraction), ratio(r.Imbalance), r.Replicate(), test,
+					r.TrainN, counts(r.TrainClassCounts), t.Metrics[metrics.MetricAUC], t.AUCLow, t.AUCHigh, t.Metrics[metrics.MetricACC], t.Metrics[metrics.MetricBalancedACC],
+					r.ValAUC, selected(r.Selected), r.Seconds)
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -267,34 +332,52 @@ func Summary(comps []Comparison) string {
 		if c.T.MeanDiff < 0 {
 			verb = "loses to"
 		}
-		wins = append(wins, fmt.Sprintf("%s %s %s at %s labels (imbalance %s; Δ AUC %s, p=%s)",
-			c.Label, verb, c.Baseline, pct(c.Fraction), ratio(c.Imbalance), signed(c.T.MeanDiff), pval(c.HolmT)))
+		wins = append(wins, fmt.Sprintf("%s %s %s at %s labels (imbalance %s%s; Δ AUC %s, p=%s)",
+			c.Label, verb, c.Baseline, pct(c.Fraction), ratio(c.Imbalance), c.onTest(), signed(c.T.MeanDiff), pval(c.HolmT)))
 	}
 	if len(wins) > 0 {
 		return "**Summary:** " + strings.Join(wins, "; ") + ". Every other comparison is not significant after Holm correction."
 	}
 	if math.IsNaN(best) {
-		return "**Summary:** no comparison could be tested (each needs at least 2 seeds with non-identical differences)."
+		return "**Summary:** no comparison could be tested (each needs at least 2 pairs with non-identical differences)."
 	}
 	return fmt.Sprintf("**Summary:** no arm differs significantly from the supervised baseline on AUC after Holm correction (smallest corrected p=%s).", pval(best))
 }
 
+// onTest is "" for the internal test split and ", on <name>" for an external one.
+func (c Comparison) onTest() string {
+	if c.TestSet == InternalTest || c.TestSet == "" {
+		return ""
+	}
+	return ", on " + c.TestSet
+}
+
+// pairsName says what the comparison's pairs are: "3 seeds", or "15 (seed, fold) pairs".
+func (c Comparison) pairsName() string {
+	for _, p := range c.Pairs {
+		if p.Fold > 0 {
+			return fmt.Sprintf("%d (seed, fold) pair%s", len(c.Pairs), plural(len(c.Pairs)))
+		}
+	}
+	return fmt.Sprintf("%d seed%s", len(c.Pairs), plural(len(c.Pairs)))
+}
+
 // Sentence says in plain words who wins the comparison, or that it is not significant.
 func (c Comparison) Sentence() string {
-	where := fmt.Sprintf("At %s labels (imbalance %s)", pct(c.Fraction), ratio(c.Imbalance))
+	where := fmt.Sprintf("At %s labels (imbalance %s%s)", pct(c.Fraction), ratio(c.Imbalance), c.onTest())
 	if c.Err != "" || math.IsNaN(c.HolmT) {
-		return fmt.Sprintf("%s, %s vs %s: no test (%d paired seeds; %s).", where, c.Label, c.Baseline, len(c.Seeds), c.Err)
+		return fmt.Sprintf("%s, %s vs %s: no test (%s; %s).", where, c.Label, c.Baseline, c.pairsName(), c.Err)
 	}
 	if !c.Significant() {
-		return fmt.Sprintf("%s, %s vs %s: not significant (p=%s Holm-corrected, paired t; Δ AUC %s over %d seeds).",
-			where, c.Label, c.Baseline, pval(c.HolmT), signed(c.T.MeanDiff), len(c.Seeds))
+		return fmt.Sprintf("%s, %s vs %s: not significant (p=%s Holm-corrected, paired t; Δ AUC %s over %s).",
+			where, c.Label, c.Baseline, pval(c.HolmT), signed(c.T.MeanDiff), c.pairsName())
 	}
 	winner, loser := c.Label, c.Baseline
 	if c.T.MeanDiff < 0 {
 		winner, loser = c.Baseline, c.Label
 	}
-	return fmt.Sprintf("%s, %s beats %s by %.3f AUC (p=%s Holm-corrected, paired t over %d seeds).",
-		where, winner, loser, math.Abs(c.T.MeanDiff), pval(c.HolmT), len(c.Seeds))
+	return fmt.Sprintf("%s, %s beats %s by %.3f AUC (p=%s Holm-corrected, paired t over %s).",
+		where, winner, loser, math.Abs(c.T.MeanDiff), pval(c.HolmT), c.pairsName())
 }
 
 // layout returns the arm labels (supervised first, then in order of appearance) and the
@@ -324,33 +407,58 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2]float64, metric ReportMetric, seeds int) {
+// writeTable writes one metric's table: a row per (label fraction, imbalance) and, with
+// external test sets, per test set; a column per arm.
+func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2]float64, tests []string, metric ReportMetric, reps int) {
 	b.WriteString("| labels | imbalance |")
+	if len(tests) > 1 {
+		b.WriteString(" test set |")
+	}
 	for _, l := range labels {
 		b.WriteString(" " + l + " |")
 	}
-	b.WriteString("\n|---|---|" + strings.Repeat("---|", len(labels)) + "\n")
+	b.WriteString("\n|---|---|" + strings.Repeat("---|", len(labels)))
+	if len(tests) > 1 {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
 	for _, row := range rows {
-		fmt.Fprintf(b, "| %s | %s |", pct(row[0]), ratio(row[1]))
-		for _, l := range labels {
-			var xs []float64
-			for _, r := range results {
-				if r.Label == l && r.Fraction == row[0] && r.Imbalance == row[1] {
-					v, ok := r.Metrics[metric.Name]
-					if !ok {
-						v = math.NaN()
-					}
-					xs = append(xs, v)
-				}
+		for _, test := range tests {
+			fmt.Fprintf(b, "| %s | %s |", pct(row[0]), ratio(row[1]))
+			if len(tests) > 1 {
+				b.WriteString(" " + test + " |")
 			}
-			b.WriteString(" " + summary(xs, seeds, metric.Bounded) + " |")
+			for _, l := range labels {
+				var xs []float64
+				for _, r := range results {
+					if r.Label != l || r.Fraction != row[0] || r.Imbalance != row[1] {
+						continue
+					}
+					if t, ok := r.Test(test); ok {
+						v, ok := t.Metrics[metric.Name]
+						if !ok {
+							v = math.NaN()
+						}
+						xs = append(xs, v)
+					}
+				}
+				b.WriteString(" " + summary(xs, reps, metric.Bounded) + " |")
+			}
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
 	}
 }
 
-// summary formats "mean ± sd [lo, hi]" of xs (n appended when it differs from seeds).
-func summary(xs []float64, seeds int, bounded bool) string {
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// summary formats "mean ± sd [lo, hi]" of xs (n appended when it differs from reps, the
+// number of replicates).
+func summary(xs []float64, reps int, bounded bool) string {
 	if len(xs) == 0 {
 		return "–"
 	}
@@ -362,7 +470,7 @@ func summary(xs []float64, seeds int, bounded bool) string {
 			s += fmt.Sprintf(" [%.3f, %.3f]", lo, hi)
 		}
 	}
-	if len(xs) != seeds {
+	if len(xs) != reps {
 		s += fmt.Sprintf(" (n=%d)", len(xs))
 	}
 	return s
@@ -408,7 +516,7 @@ func pval(p float64) string {
 func minN(cs []Comparison) int {
 	n := math.MaxInt
 	for _, c := range cs {
-		n = min(n, len(c.Seeds))
+		n = min(n, len(c.Pairs))
 	}
 	return n
 }

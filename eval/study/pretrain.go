@@ -25,8 +25,10 @@ const LossFile = "loss.json"
 type Pretraining struct {
 	Name      string  `json:"name"` // its folder under OutDir/pretrain
 	Method    string  `json:"method"`
+	Pool      string  `json:"pool,omitempty"` // empty: the cells' own training images
 	Imbalance float64 `json:"imbalance"`
 	Seed      int64   `json:"seed"`
+	Fold      int     `json:"fold,omitempty"`
 	Steps     int     `json:"steps"`
 	// Loss[i] is the pretext loss of step i+1; NaN (null in JSON) for steps whose loss was
 	// lost because the process was killed between two checkpoints.
@@ -46,13 +48,35 @@ type jsonPretraining struct {
 
 type pretrainingAlias Pretraining
 
-// pretrain runs (or resumes, or just loads) the pretraining of cell's method, imbalance and
-// seed on the images of train, checkpointed under OutDir/pretrain/<name>, and records its loss
-// curve there.
-func (c *Config) pretrain(s *settings, cell Cell, train *data.Split) (*model.Store, *Pretraining, error) {
+// pretrain runs (or resumes, or just loads) the pretraining cell needs (its method and seed,
+// on its pool or on its own training images), checkpointed under OutDir/pretrain/<name>,
+// and records its loss curve there.
+func (c *Config) pretrain(s *settings, cell Cell) (*model.Store, *Pretraining, error) {
 	method, err := ssl.New(cell.Method)
 	if err != nil {
 		return nil, nil, fmt.Errorf("study: %w", err)
+	}
+	// The kNN monitor watches with the cell's training labels and validation split; a pool
+	// pretraining serves every fold and imbalance, so it is watched on the first fold's
+	// (or the fixed) split as it is.
+	watch := cell
+	if cell.Pool != "" {
+		watch.Imbalance, watch.Fraction = 1, 1
+		if c.Folds > 0 {
+			watch.Fold = 1
+		}
+	}
+	train, _, val, err := c.splits(watch)
+	if err != nil {
+		return nil, nil, err
+	}
+	var images data.Source = train
+	if cell.Pool != "" {
+		pool, ok := c.pool(cell.Pool)
+		if !ok {
+			return nil, nil, fmt.Errorf("study: %s: no pool named %q", cell.Key(), cell.Pool)
+		}
+		images = pool.Source
 	}
 	name := c.pretrainKey(s, cell)
 	dir := filepath.Join(c.OutDir, PretrainDir, name)
@@ -61,7 +85,10 @@ func (c *Config) pretrain(s *settings, cell Cell, train *data.Split) (*model.Sto
 		return nil, nil, err
 	}
 	if rec == nil {
-		rec = &Pretraining{Name: name, Method: cell.Method, Imbalance: cell.Imbalance, Seed: cell.Seed}
+		rec = &Pretraining{Name: name, Method: cell.Method, Pool: cell.Pool, Imbalance: cell.Imbalance, Seed: cell.Seed, Fold: cell.Fold}
+		if cell.Pool != "" {
+			rec.Imbalance, rec.Fold = 1, 0
+		}
 	}
 	t0 := time.Now()
 	p, err := c.pretrainConfig(method)
@@ -70,9 +97,9 @@ func (c *Config) pretrain(s *settings, cell Cell, train *data.Split) (*model.Sto
 	}
 	p.Seed, p.CheckpointDir = cell.Seed, dir
 	if c.KNNMonitor {
-		p.Monitors = []ssl.Monitor{eval.KNNMonitor{Train: train, Val: c.Dataset.Val, Config: c.Protocols.KNN}}
+		p.Monitors = []ssl.Monitor{eval.KNNMonitor{Train: train, Val: val, Config: c.Protocols.KNN}}
 	}
-	pre, err := ssl.Pretrain(train, p)
+	pre, err := ssl.Pretrain(images, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("study: pretraining %s: %w", name, err)
 	}

@@ -12,23 +12,44 @@ import (
 	"github.com/medssl/medssl/eval/metrics"
 )
 
-// splits returns the training split cut to the cell's imbalance ratio (the pretraining
-// images) and its labelled subset (the cell's label fraction of it). Both depend only on
-// the cell's imbalance, fraction and seed.
-func (c *Config) splits(cell Cell) (imbalanced, labelled *data.Split, err error) {
-	imbalanced = c.Dataset.Train
+// splits returns the training split cut to the cell's imbalance ratio (the images its own
+// pretraining sees), its labelled subset (the cell's label fraction of it) and the
+// validation split. Under cross-validation the training split is the other folds of the
+// development set (train and val together) and the validation split the cell's fold. All
+// depend only on the cell's fold, imbalance, fraction and seed.
+func (c *Config) splits(cell Cell) (imbalanced, labelled, val *data.Split, err error) {
+	imbalanced, val = c.Dataset.Train, c.Dataset.Val
+	if cell.Fold > 0 {
+		if imbalanced, val, err = c.fold(cell.Seed, cell.Fold); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	if cell.Imbalance != 1 {
 		if imbalanced, err = data.InduceImbalance(imbalanced, cell.Imbalance, cell.Seed); err != nil {
-			return nil, nil, fmt.Errorf("study: %s: %w", cell.Key(), err)
+			return nil, nil, nil, fmt.Errorf("study: %s: %w", cell.Key(), err)
 		}
 	}
 	labelled = imbalanced
 	if cell.Fraction != 1 {
 		if labelled, err = data.LabelFraction(imbalanced, cell.Fraction, cell.Seed); err != nil {
-			return nil, nil, fmt.Errorf("study: %s: %w", cell.Key(), err)
+			return nil, nil, nil, fmt.Errorf("study: %s: %w", cell.Key(), err)
 		}
 	}
-	return imbalanced, labelled, nil
+	return imbalanced, labelled, val, nil
+}
+
+// fold returns the training and validation splits of fold f (1-based) of the seed's
+// cross-validation of the development set (the dataset's train and val splits together).
+func (c *Config) fold(seed int64, f int) (train, val *data.Split, err error) {
+	dev, err := data.Concat("train+val", c.Dataset.Train, c.Dataset.Val)
+	if err != nil {
+		return nil, nil, fmt.Errorf("study: %w", err)
+	}
+	folds, err := data.Folds(dev, c.Folds, seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("study: cross-validation of %s: %w", c.Dataset.Name, err)
+	}
+	return data.FoldSplits(dev, folds, f-1)
 }
 
 // runCell trains and scores one cell. pretrained is the encoder store of the cell's
@@ -36,7 +57,7 @@ func (c *Config) splits(cell Cell) (imbalanced, labelled *data.Split, err error)
 func (c *Config) runCell(s *settings, cell Cell, pretrained *model.Store) (Result, error) {
 	t0 := time.Now()
 	ds := c.Dataset
-	_, labelled, err := c.splits(cell)
+	_, labelled, val, err := c.splits(cell)
 	if err != nil {
 		return Result{}, err
 	}
@@ -48,7 +69,7 @@ func (c *Config) runCell(s *settings, cell Cell, pretrained *model.Store) (Resul
 		return Result{}, err
 	}
 	out, err := eval.RunArm(cell.Arm, eval.ArmInput{Backend: c.Backend, Encoder: c.Encoder, Pretrained: pretrained,
-		Train: labelled, Val: ds.Val, Test: ds.Test, NumClasses: ds.NumClasses, Seed: cell.Seed}, protocols)
+		Train: labelled, Val: val, Test: ds.Test, NumClasses: ds.NumClasses, Seed: cell.Seed}, protocols)
 	if err != nil {
 		return Result{}, err
 	}
@@ -62,6 +83,20 @@ func (c *Config) runCell(s *settings, cell Cell, pretrained *model.Store) (Resul
 	}
 	res.Metrics = m.Map()
 	res.AUCLow, res.AUCHigh = c.bootstrapAUC(res.TestLabels, res.TestScores, cell.Seed)
+	for _, t := range c.ExternalTests {
+		scores, err := out.Model.Scores(t.Split)
+		if err != nil {
+			return Result{}, fmt.Errorf("study: %s: external test set %s: %w", cell.Key(), t.Name, err)
+		}
+		ext := TestResult{Name: t.Name, Labels: t.Split.IntLabels(), Scores: scores}
+		m, err := metrics.Compute(ext.Labels, ext.Scores)
+		if err != nil {
+			return Result{}, fmt.Errorf("study: %s: external test set %s: %w", cell.Key(), t.Name, err)
+		}
+		ext.Metrics = m.Map()
+		ext.AUCLow, ext.AUCHigh = c.bootstrapAUC(ext.Labels, ext.Scores, cell.Seed)
+		res.External = append(res.External, ext)
+	}
 	res.Seconds = time.Since(t0).Seconds()
 	res.Finished = time.Now().UTC().Truncate(time.Second)
 	return res, nil

@@ -70,8 +70,8 @@ func TestReportTablesAndComparisons(t *testing.T) {
 		if math.Abs(c.HolmT-holm[want]) > 1e-9 {
 			t.Errorf("%s: Holm p %v, want %v", c.Label, c.HolmT, holm[want])
 		}
-		if len(c.Seeds) != 3 {
-			t.Errorf("%s paired over %v", c.Label, c.Seeds)
+		if len(c.Pairs) != 3 {
+			t.Errorf("%s paired over %v", c.Label, c.Pairs)
 		}
 	}
 	var buf bytes.Buffer
@@ -102,7 +102,7 @@ func TestReportTablesAndComparisons(t *testing.T) {
 	if err := WriteMarkdown(&buf, one, MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if md := buf.String(); !strings.Contains(md, "| 100% | as is | 0.800 | 0.900 |") || !strings.Contains(md, "no test (1 paired seeds") {
+	if md := buf.String(); !strings.Contains(md, "| 100% | as is | 0.800 | 0.900 |") || !strings.Contains(md, "no test (1 seed;") {
 		t.Errorf("single-seed report:\n%s", md)
 	}
 }
@@ -184,7 +184,7 @@ func TestConfigCellsAndErrors(t *testing.T) {
 		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
 	}
 	// Imbalance first, then the label fraction of what is left; both seeded.
-	imb, lab, err := cfg.splits(cells[6])
+	imb, lab, _, err := cfg.splits(cells[6])
 	if err != nil {
 		t.Fatal(err)
 	}

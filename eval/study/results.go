@@ -36,11 +36,65 @@ type Result struct {
 	// TestLabels and TestScores ([N][C] class probabilities) of the test split.
 	TestLabels []int       `json:"test_labels"`
 	TestScores [][]float64 `json:"test_scores"`
+	// External holds the scores on the external test sets (Config.ExternalTests), in order.
+	External []TestResult `json:"external,omitempty"`
 	// Seconds is the cell's wall time, pretraining excluded (see Pretraining).
 	Seconds float64 `json:"seconds"`
 	// Pretraining names the pretraining the cell used (its folder under OutDir/pretrain).
 	Pretraining string    `json:"pretraining,omitempty"`
 	Finished    time.Time `json:"finished"`
+}
+
+// InternalTest is the name of the dataset's own test split among a study's test sets.
+const InternalTest = "test"
+
+// TestResult is a cell's evaluation on one test set.
+type TestResult struct {
+	Name   string      `json:"name"`
+	Labels []int       `json:"labels"`
+	Scores [][]float64 `json:"scores"` // [N][C] class probabilities
+	// Metrics are named as Result.Metrics; AUCLow and AUCHigh bound the 95% stratified
+	// bootstrap interval of the AUC (NaN when disabled or undefined).
+	Metrics         map[string]float64 `json:"-"`
+	AUCLow, AUCHigh float64            `json:"-"`
+}
+
+type testResultAlias TestResult
+
+type jsonTestResult struct {
+	testResultAlias
+	Metrics map[string]num `json:"metrics"`
+	AUCCI   [2]num         `json:"auc_ci95"`
+}
+
+// MarshalJSON implements json.Marshaler (NaN metrics become null).
+func (t TestResult) MarshalJSON() ([]byte, error) {
+	return json.Marshal(jsonTestResult{testResultAlias(t), toNumMap(t.Metrics), [2]num{num(t.AUCLow), num(t.AUCHigh)}})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *TestResult) UnmarshalJSON(b []byte) error {
+	var j jsonTestResult
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*t = TestResult(j.testResultAlias)
+	t.Metrics, t.AUCLow, t.AUCHigh = fromNumMap(j.Metrics), float64(j.AUCCI[0]), float64(j.AUCCI[1])
+	return nil
+}
+
+// Test returns the cell's evaluation on the named test set (InternalTest or an external
+// one's name).
+func (r Result) Test(name string) (TestResult, bool) {
+	if name == InternalTest {
+		return TestResult{Name: name, Labels: r.TestLabels, Scores: r.TestScores, Metrics: r.Metrics, AUCLow: r.AUCLow, AUCHigh: r.AUCHigh}, true
+	}
+	for _, t := range r.External {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return TestResult{}, false
 }
 
 // num is a float64 that JSON encodes as null when it is NaN (JSON has no NaN).
@@ -69,6 +123,22 @@ func toNums(xs []float64) []num {
 	return out
 }
 
+func toNumMap(m map[string]float64) map[string]num {
+	out := map[string]num{}
+	for k, v := range m {
+		out[k] = num(v)
+	}
+	return out
+}
+
+func fromNumMap(m map[string]num) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		out[k] = float64(v)
+	}
+	return out
+}
+
 func fromNums(xs []num) []float64 {
 	if xs == nil {
 		return nil
@@ -92,12 +162,8 @@ type jsonResult struct {
 
 // MarshalJSON implements json.Marshaler (NaN metrics become null).
 func (r Result) MarshalJSON() ([]byte, error) {
-	j := jsonResult{resultAlias: resultAlias(r), Metrics: map[string]num{}, AUCCI: [2]num{num(r.AUCLow), num(r.AUCHigh)},
-		ValAUC: num(r.ValAUC), ValAUCs: toNums(r.ValAUCs)}
-	for k, v := range r.Metrics {
-		j.Metrics[k] = num(v)
-	}
-	return json.Marshal(j)
+	return json.Marshal(jsonResult{resultAlias: resultAlias(r), Metrics: toNumMap(r.Metrics), AUCCI: [2]num{num(r.AUCLow), num(r.AUCHigh)},
+		ValAUC: num(r.ValAUC), ValAUCs: toNums(r.ValAUCs)})
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -107,10 +173,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Result(j.resultAlias)
-	r.Metrics = map[string]float64{}
-	for k, v := range j.Metrics {
-		r.Metrics[k] = float64(v)
-	}
+	r.Metrics = fromNumMap(j.Metrics)
 	r.AUCLow, r.AUCHigh, r.ValAUC = float64(j.AUCCI[0]), float64(j.AUCCI[1]), float64(j.ValAUC)
 	r.ValAUCs = fromNums(j.ValAUCs)
 	return nil
@@ -172,12 +235,17 @@ type resultLog struct {
 	f *os.File
 }
 
-// openResults opens (or creates) path for appending and returns the results already in
-// it. An unfinished last line is cut off first, so the next line starts clean.
+// openResults opens (or creates) path for appending, locked against other processes, and
+// returns the results already in it. An unfinished last line is cut off first, so the next
+// line starts clean.
 func openResults(path string) (*resultLog, []Result, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("study: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, nil, err
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {

@@ -17,8 +17,9 @@ type Study struct {
 	Config       Config
 	Results      []Result
 	Pretrainings []Pretraining
-	// Computed cells in this call, Resumed cells read back from results.jsonl, and Stale
-	// lines of results.jsonl whose settings differ from this study's (ignored, kept).
+	// Computed cells in this call, Resumed cells read back from the results files, and
+	// Stale lines of the results files whose settings differ from this study's (ignored,
+	// kept).
 	Computed, Resumed, Stale int
 	// Cells is the size of the whole grid; Done reports whether every cell is finished.
 	Cells int
@@ -31,12 +32,23 @@ type Study struct {
 // Done tells whether every cell of the grid is finished.
 func (s *Study) Done() bool { return len(s.Results) == s.Cells }
 
-// Run runs the study cfg describes, resuming from cfg.OutDir: cells already in
-// results.jsonl with the same settings are read back, the others computed in the order of
-// Config.Cells and appended one by one. Cancelling ctx, or reaching cfg.StopAfter, stops it
-// between two cells with ErrStopped (and the partial Study). Pretraining is checkpointed,
-// so even a process killed in the middle of one resumes from its last checkpoint.
+// Run runs the study cfg describes, resuming from cfg.OutDir: cells already in a results
+// file there with the same settings are read back, the others (of cfg.Shard's part of the
+// grid, the whole grid by default) computed in the order of Config.Cells and appended one by
+// one. Cancelling ctx, or reaching cfg.StopAfter, stops it between two cells with
+// ErrStopped (and the partial Study). Pretraining is checkpointed, so even a process killed
+// in the middle of one resumes from its last checkpoint.
 func Run(ctx context.Context, cfg Config) (*Study, error) {
+	return run(ctx, cfg, true)
+}
+
+// Read returns the study cfg describes as far as cfg.OutDir holds it, computing nothing:
+// the report of shards that ran elsewhere, or of a study still running.
+func Read(cfg Config) (*Study, error) {
+	return run(context.Background(), cfg, false)
+}
+
+func run(ctx context.Context, cfg Config, compute bool) (*Study, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -51,17 +63,26 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warnings {
-		fmt.Fprintln(cfg.Progress, "study: warning:", w)
+	if compute {
+		for _, w := range warnings {
+			fmt.Fprintln(cfg.Progress, "study: warning:", w)
+		}
 	}
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("study: %w", err)
 	}
-	log, previous, err := openResults(filepath.Join(cfg.OutDir, ResultsFile))
+	var log *resultLog
+	if compute {
+		// Opening (and locking) this process's file first repairs its last line.
+		if log, _, err = openResults(filepath.Join(cfg.OutDir, cfg.Shard.resultsFile())); err != nil {
+			return nil, err
+		}
+		defer log.close()
+	}
+	previous, err := ReadAllResults(cfg.OutDir)
 	if err != nil {
 		return nil, err
 	}
-	defer log.close()
 
 	cells := cfg.cells()
 	st := &Study{Config: cfg, Cells: len(cells), Warnings: warnings}
@@ -73,10 +94,14 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 		}
 		finished[r.Key()] = r
 	}
+	var shardOf []int
+	if cfg.Shard.Count > 0 {
+		shardOf = cfg.shardOf(set, cells, cfg.Shard.Count)
+	}
 	var todo []Cell
 	pretrainsLeft := map[string]bool{}
-	for _, c := range cells {
-		if _, ok := finished[c.Key()]; ok {
+	for i, c := range cells {
+		if _, ok := finished[c.Key()]; ok || !compute || (shardOf != nil && shardOf[i] != cfg.Shard.Index-1) {
 			continue
 		}
 		todo = append(todo, c)
@@ -84,19 +109,30 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 			pretrainsLeft[cfg.pretrainKey(set, c)] = true
 		}
 	}
-	st.Resumed = len(cells) - len(todo)
-	prog := newProgress(cfg.Progress, todo, st.Resumed, len(pretrainsLeft))
-	fmt.Fprintf(cfg.Progress, "study: %d cells, %d finished before (read from %s), %d to run",
-		len(cells), st.Resumed, filepath.Join(cfg.OutDir, ResultsFile), len(todo))
-	if st.Stale > 0 {
-		fmt.Fprintf(cfg.Progress, "; %d lines of other settings ignored", st.Stale)
+	for _, c := range cells {
+		if _, ok := finished[c.Key()]; ok {
+			st.Resumed++
+		}
 	}
-	fmt.Fprintln(cfg.Progress)
+	if compute {
+		what := fmt.Sprintf("%d cells", len(cells))
+		if cfg.Shard.Count > 0 {
+			what = fmt.Sprintf("%d cells (shard %s: %d of them)", len(cells), cfg.Shard, countShard(shardOf, cfg.Shard.Index-1))
+		}
+		fmt.Fprintf(cfg.Progress, "study: %s, %d finished before (read from %s), %d to run",
+			what, st.Resumed, cfg.OutDir, len(todo))
+		if st.Stale > 0 {
+			fmt.Fprintf(cfg.Progress, "; %d lines of other settings ignored", st.Stale)
+		}
+		fmt.Fprintln(cfg.Progress)
+	}
+	prog := newProgress(cfg.Progress, todo, st.Resumed, len(pretrainsLeft))
 
-	// Pretrained stores of the current (seed, imbalance): the cells that need them are
-	// consecutive, so older ones are dropped.
+	// Pretrained stores of the current (seed, fold, imbalance): the cells that need them
+	// are consecutive, so older ones are dropped.
 	type group struct {
 		seed      int64
+		fold      int
 		imbalance float64
 	}
 	var current group
@@ -111,7 +147,7 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 			stopErr = fmt.Errorf("%w: StopAfter %d cells", ErrStopped, cfg.StopAfter)
 			break
 		}
-		if g := (group{c.Seed, c.Imbalance}); g != current {
+		if g := (group{c.Seed, c.Fold, c.Imbalance}); g != current {
 			current, stores = g, map[string]*model.Store{}
 		}
 		var pre *model.Store
@@ -120,11 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 			if pre = stores[key]; pre == nil {
 				prog.pretrainStart(key)
 				t0 := time.Now()
-				imbalanced, _, err := cfg.splits(c)
-				if err != nil {
-					return st, err
-				}
-				store, rec, err := cfg.pretrain(set, c, imbalanced)
+				store, rec, err := cfg.pretrain(set, c)
 				if err != nil {
 					return st, err
 				}
@@ -161,10 +193,28 @@ func Run(ctx context.Context, cfg Config) (*Study, error) {
 	if st.Pretrainings, err = ReadPretrainings(cfg.OutDir); err != nil {
 		return st, err
 	}
+	if !compute {
+		return st, nil
+	}
 	if stopErr != nil {
 		fmt.Fprintf(cfg.Progress, "study: stopped with %d of %d cells finished; run again with the same output folder to resume\n", len(st.Results), len(cells))
 		return st, stopErr
 	}
+	if cfg.Shard.Count > 0 {
+		fmt.Fprintf(cfg.Progress, "study: shard %s finished (%d computed now, %d of %d cells of the grid finished) in %s\n",
+			cfg.Shard, st.Computed, len(st.Results), len(cells), time.Since(prog.start).Round(time.Second))
+		return st, nil
+	}
 	fmt.Fprintf(cfg.Progress, "study: all %d cells finished (%d computed now) in %s\n", len(cells), st.Computed, time.Since(prog.start).Round(time.Second))
 	return st, nil
+}
+
+func countShard(shardOf []int, s int) int {
+	n := 0
+	for _, x := range shardOf {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }

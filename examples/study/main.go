@@ -88,7 +88,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		paper          = fs.Bool("paper", false, "start from study.PaperConfig: standard-width ResNet-18, 200 pretraining epochs, 100 supervised and fine-tuning epochs")
 		progress       = fs.Bool("progress", false, "show GoMLX's progress bars inside each training")
 		perCell        = fs.Bool("per-cell", true, "add a table of every cell to report.md")
-		reportOnly     = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results.jsonl (every line, whatever settings it was computed with)")
+		reportOnly     = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results files (every line, whatever settings it was computed with)")
+		folds          = fs.Int("folds", def.Folds, "k-fold cross-validation on train+val (by patient, stratified, per seed) instead of the fixed validation split (0: none)")
+		pools          = fs.String("pool", "", "comma-separated unlabelled pretraining pools: MedMNIST .npz files (all their images) or image folders (streamed); each is named after its file")
+		pretrainOn     = fs.String("pretrain-on", "", "comma-separated pretraining sources of the methods: own (each cell's training images) and/or pool names (default: own, plus every -pool)")
+		externals      = fs.String("external", "", "comma-separated external test sets: file.npz (its test split), file.npz#train|val|test|all, or an image folder with the dataset's classes")
+		shard          = fs.String("shard", "", "run only shard i/n of the grid (e.g. 2/3), as one of n processes or machines sharing -out; then run once without -shard to write the report")
+		merge          = fs.String("merge", "", "comma-separated study folders (shards run apart) to merge into -out; then the report is written from -out, computing nothing")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -154,12 +160,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	})
 	apply("bootstrap", func() error { cfg.BootstrapReps = *bootstrap; return nil })
+	apply("folds", func() error { cfg.Folds = *folds; return nil })
+	apply("shard", func() (e error) { cfg.Shard, e = study.ParseShard(*shard); return e })
 	if err != nil {
 		return err
 	}
 	cfg.OutDir, cfg.StopAfter, cfg.Progress = *out, *stopAfter, stdout
 	cfg.Pretrain.Progress, cfg.Protocols.Train.Progress = *progress, *progress
 	if cfg.Dataset, err = cli.Dataset(*dataPath); err != nil {
+		return err
+	}
+	if err := sources(&cfg, *pools, *pretrainOn, *externals); err != nil {
 		return err
 	}
 	if cfg.Backend, err = medssl.Backend(); err != nil {
@@ -171,15 +182,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintln(stdout, cfg.Describe())
 
 	var st *study.Study
-	if *reportOnly {
+	switch {
+	case *merge != "":
+		m, err := study.Merge(cfg.OutDir, cli.List(*merge)...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "merged %d results (%d already there) and %d pretrainings into %s\n", m.Results, m.Duplicates, m.Pretrainings, cfg.OutDir)
+		st, err = study.Read(cfg)
+	case *reportOnly:
 		st, err = readStudy(cfg)
-	} else {
+	default:
 		st, err = study.Run(ctx, cfg)
 	}
 	if err != nil && !errors.Is(err, study.ErrStopped) {
 		return err
 	}
 	stopped := err != nil
+	if cfg.Shard.Count > 0 {
+		// Shards sharing -out would write the report files at the same time.
+		fmt.Fprintf(stdout, "shard %s: %d of the grid's %d cells are finished in %s; when every shard is done, run the same command without -shard to write the report\n",
+			cfg.Shard, len(st.Results), st.Cells, cfg.OutDir)
+		return nil
+	}
 	if err := st.WriteFiles(study.MarkdownOptions{PerCell: *perCell}); err != nil {
 		fmt.Fprintln(stdout, "study:", err) // a figure failed; the report and tables are written
 	}
@@ -196,10 +221,37 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// sources sets the study's pretraining pools, their use and its external test sets from
+// the flags.
+func sources(cfg *study.Config, pools, pretrainOn, externals string) error {
+	for _, p := range cli.List(pools) {
+		pool, err := cli.Pool(p, cfg.Dataset.Train)
+		if err != nil {
+			return err
+		}
+		cfg.Pools = append(cfg.Pools, pool)
+	}
+	if pretrainOn != "" {
+		cfg.PretrainOn = cli.List(pretrainOn)
+	} else {
+		for _, p := range cfg.Pools {
+			cfg.PretrainOn = append(cfg.PretrainOn, p.Name)
+		}
+	}
+	for _, e := range cli.List(externals) {
+		ts, err := cli.TestSet(e, cfg.Dataset)
+		if err != nil {
+			return err
+		}
+		cfg.ExternalTests = append(cfg.ExternalTests, ts)
+	}
+	return nil
+}
+
 // readStudy reads every finished cell and pretraining of cfg.OutDir back, whatever
 // settings they were computed with, for -report-only.
 func readStudy(cfg study.Config) (*study.Study, error) {
-	results, err := study.ReadResults(filepath.Join(cfg.OutDir, study.ResultsFile))
+	results, err := study.ReadAllResults(cfg.OutDir)
 	if err != nil {
 		return nil, err
 	}
