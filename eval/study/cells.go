@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,7 +132,7 @@ func (c *Config) cells() []Cell {
 						return Cell{Method: m, Pool: pool, Arm: a, Remedy: r, Fraction: frac, Imbalance: imb, Seed: seed, Fold: fold}
 					}
 					if want[eval.ArmSupervised] {
-						for _, r := range c.Remedies {
+						for _, r := range c.remediesOf(eval.ArmSupervised) {
 							out = append(out, cell(NoPretraining, "", eval.ArmSupervised, r))
 						}
 					}
@@ -152,7 +153,7 @@ func (c *Config) cells() []Cell {
 									out = append(out, cell(m, pool, a, supervised.RemedyNone))
 									continue
 								}
-								for _, r := range c.Remedies {
+								for _, r := range c.remediesOf(a) {
 									out = append(out, cell(m, pool, a, r))
 								}
 							}
@@ -163,6 +164,14 @@ func (c *Config) cells() []Cell {
 		}
 	}
 	return out
+}
+
+// remediesOf lists the remedies trained arm a runs with (see Config.RemedyArms).
+func (c *Config) remediesOf(a eval.Arm) []string {
+	if c.RemedyArms == nil || slices.Contains(c.RemedyArms, a) {
+		return c.Remedies
+	}
+	return []string{supervised.RemedyNone}
 }
 
 // settings are the JSON descriptions of everything a cell's result can depend on besides

@@ -44,6 +44,10 @@ type Config struct {
 	Fractions  []float64
 	Imbalances []float64
 	Seeds      []int64
+	// RemedyArms, when set, limits the Remedies dimension to these trained arms; the
+	// other trained arms run without a remedy ("none") only. Nil: every trained arm
+	// (supervised, linear, finetune) runs with every remedy.
+	RemedyArms []eval.Arm
 
 	// Folds >= 2 replaces the fixed validation split by Folds-fold cross-validation on the
 	// training and validation splits together (data.Folds: stratified, by patient, drawn
@@ -178,6 +182,11 @@ func (c *Config) Validate() error {
 	for _, a := range c.Arms {
 		if _, err := eval.ParseArm(string(a)); err != nil {
 			return fmt.Errorf("study: %w", err)
+		}
+	}
+	for _, a := range c.RemedyArms {
+		if a != eval.ArmSupervised && a != eval.ArmLinear && a != eval.ArmFineTune {
+			return fmt.Errorf("study: RemedyArms: %q is not a trained arm (supervised, linear or finetune)", a)
 		}
 	}
 	for _, f := range c.Fractions {

@@ -11,9 +11,9 @@ import (
 	"strings"
 
 	"github.com/medssl/medssl/augment"
-	"github.com/medssl/medssl/ssl"
-
+	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/metrics"
+	"github.com/medssl/medssl/ssl"
 )
 
 // Describe states the study's settings in one paragraph, for reports.
@@ -77,7 +77,11 @@ func (c Config) Describe() string {
 	fmt.Fprintf(&b, "Linear probe: frozen features (inference-mode batch norm), %d epochs, %s. ", pr.Probe.Epochs, pr.Probe.Optimizer)
 	fmt.Fprintf(&b, "Every trained arm (supervised, fine-tuning, linear) searches the same grid on validation AUC: its learning rate ×%v, weight decay %v (%d trainings each). ",
 		pr.Search.LRFactors, orRecipe(pr.Search.WeightDecays), pr.Search.Trials())
-	fmt.Fprintf(&b, "Remedies against class imbalance: %s (supervised.RemedyByName). ", strings.Join(c.Remedies, ", "))
+	remedyArms := "every trained arm"
+	if c.RemedyArms != nil {
+		remedyArms = "the " + joinArms(c.RemedyArms) + " arm" + plural(len(c.RemedyArms)) + " (the others without)"
+	}
+	fmt.Fprintf(&b, "Remedies against class imbalance: %s (supervised.RemedyByName), for %s. ", strings.Join(c.Remedies, ", "), remedyArms)
 	ks := fmt.Sprint(pr.KNN.K)
 	if len(pr.KNNKs) > 0 {
 		ks = fmt.Sprintf("%v (chosen on validation AUC)", pr.KNNKs)
@@ -229,4 +233,12 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("study: %w", err)
 	}
 	return nil
+}
+
+func joinArms(arms []eval.Arm) string {
+	names := make([]string, len(arms))
+	for i, a := range arms {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
 }

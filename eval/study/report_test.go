@@ -300,6 +300,24 @@ func TestRemediesInTheGrid(t *testing.T) {
 	if strings.Join(keys, "\n") != strings.Join(want, "\n") {
 		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
 	}
+	// RemedyArms limits the remedies to the supervised arm.
+	cfg.RemedyArms = []eval.Arm{eval.ArmSupervised}
+	limited, err := cfg.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys = nil
+	for _, c := range limited {
+		keys = append(keys, c.Label())
+	}
+	if want := "supervised,supervised (weighted),simclr+linear,simclr+knn,simclr+finetune"; strings.Join(keys, ",") != want {
+		t.Errorf("RemedyArms supervised: cells %s, want %s", strings.Join(keys, ","), want)
+	}
+	cfg.RemedyArms = []eval.Arm{eval.ArmKNN}
+	if _, err := cfg.Cells(); err == nil || !strings.Contains(err.Error(), "knn") {
+		t.Errorf("RemedyArms knn: error %v", err)
+	}
+	cfg.RemedyArms = nil
 	cfg.Remedies = []string{"none", "sqrt"}
 	if _, err := cfg.Cells(); err == nil || !strings.Contains(err.Error(), "sqrt") {
 		t.Errorf("unknown remedy: error %v", err)

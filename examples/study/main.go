@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		progress       = fs.Bool("progress", false, "show GoMLX's progress bars inside each training")
 		perCell        = fs.Bool("per-cell", true, "add a table of every cell to report.md")
 		reportOnly     = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results files (every line, whatever settings it was computed with)")
+		remedyArms     = fs.String("remedy-arms", "", "comma-separated trained arms the -remedy list applies to (default: supervised,linear,finetune); the others train without a remedy")
 		folds          = fs.Int("folds", def.Folds, "k-fold cross-validation on train+val (by patient, stratified, per seed) instead of the fixed validation split (0: none)")
 		pools          = fs.String("pool", "", "comma-separated unlabelled pretraining pools: MedMNIST .npz files (all their images) or image folders (streamed); each is named after its file")
 		pretrainOn     = fs.String("pretrain-on", "", "comma-separated pretraining sources of the methods: own (each cell's training images) and/or pool names (default: own, plus every -pool)")
@@ -161,6 +162,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	apply("bootstrap", func() error { cfg.BootstrapReps = *bootstrap; return nil })
 	apply("folds", func() error { cfg.Folds = *folds; return nil })
+	apply("remedy-arms", func() (e error) {
+		if *remedyArms != "" {
+			cfg.RemedyArms, e = eval.ParseArms(*remedyArms)
+		}
+		return e
+	})
 	apply("shard", func() (e error) { cfg.Shard, e = study.ParseShard(*shard); return e })
 	if err != nil {
 		return err
