@@ -31,6 +31,16 @@
 // the same splits. Loaders that may meet unreadable files report the ones they leave out
 // as [BadFiles].
 //
+// # Multi-label data
+//
+// A multi-label split (Split.MultiLabel: ChestMNIST, or a folder read with
+// folder.MultiLabelCSV) has L independent 0/1 labels per image. Its subsets are defined
+// label by label: LabelFraction keeps every label with a positive and spreads each
+// label's positives by iterative stratification (Sechidis et al. 2011); InduceImbalance
+// cuts every label's positives against the images without any finding; SplitByPatient
+// deals patients by iterative stratification over their findings. Each function's
+// documentation gives the exact rule.
+//
 // # Embedded data and credit
 //
 // [BreastMNIST] returns the official 28x28 BreastMNIST release, embedded in the package

@@ -13,7 +13,10 @@ type ManifestEntry struct {
 	File    string `json:"file"`
 	Patient string `json:"patient"`
 	Label   int    `json:"label"`
-	Split   string `json:"split"` // "train", "val" or "test" (see SplitNames)
+	// Labels are a multi-label entry's 0/1 labels, one per name of Classes (absent for
+	// single-label entries).
+	Labels []int  `json:"labels,omitempty"`
+	Split  string `json:"split"` // "train", "val" or "test" (see SplitNames)
 }
 
 // SplitNames returns the names of a Dataset's splits, the names a Manifest's entries use:
@@ -29,6 +32,10 @@ func SplitNames() []string { return slices.Clone(splitNames) }
 //	 "fractions": {"train": 0.7, "val": 0.15, "test": 0.15},
 //	 "patient_label": "majority", "classes": ["benign", "malignant"],
 //	 "entries": [{"file": "benign/0001.png", "patient": "P17", "label": 0, "split": "train"}, ...]}
+//
+// A multi-label manifest's classes are the label names, its entries carry "labels" (0/1,
+// one per class; "label" is then 0) and its patient_label is "iterative" (patients dealt
+// by iterative stratification, see SplitByPatient).
 type Manifest struct {
 	Seed      int64
 	Fractions SplitFractions
@@ -61,12 +68,22 @@ func (m *Manifest) Counts() map[string]int {
 	return out
 }
 
+// MultiLabel reports whether the manifest's entries carry multi-label Labels.
+func (m *Manifest) MultiLabel() bool { return len(m.Entries) > 0 && m.Entries[0].Labels != nil }
+
 // Check verifies that every entry names a file once, has a known split and a label in
-// range of Classes (when given), and that no patient is in two splits.
+// range of Classes (when given; for multi-label manifests, as many 0/1 labels as every
+// other entry and as Classes), and that no patient is in two splits.
 func (m *Manifest) Check() error {
 	files := make(map[string]bool, len(m.Entries))
 	patientSplit := map[string]string{}
+	multi := m.MultiLabel()
 	for _, e := range m.Entries {
+		if multi || e.Labels != nil {
+			if err := m.checkLabels(e); err != nil {
+				return err
+			}
+		}
 		switch {
 		case e.File == "" || e.Patient == "":
 			return fmt.Errorf("data: manifest entry %+v: empty file or patient: %w", e, ErrFormat)
@@ -74,7 +91,7 @@ func (m *Manifest) Check() error {
 			return fmt.Errorf("data: manifest lists %s twice: %w", e.File, ErrFormat)
 		case !slices.Contains(splitNames, e.Split):
 			return fmt.Errorf("data: manifest entry %s: split %q, want train, val or test: %w", e.File, e.Split, ErrFormat)
-		case e.Label < 0 || (len(m.Classes) > 0 && e.Label >= max(2, len(m.Classes))):
+		case !multi && (e.Label < 0 || (len(m.Classes) > 0 && e.Label >= max(2, len(m.Classes)))):
 			return fmt.Errorf("data: manifest entry %s: label %d out of range for %d classes: %w", e.File, e.Label, len(m.Classes), ErrLabel)
 		}
 		if s, ok := patientSplit[e.Patient]; ok && s != e.Split {
@@ -85,14 +102,35 @@ func (m *Manifest) Check() error {
 	return nil
 }
 
+// checkLabels checks a multi-label entry's labels against the first entry's and Classes.
+func (m *Manifest) checkLabels(e ManifestEntry) error {
+	want := len(m.Entries[0].Labels)
+	if len(m.Classes) > 0 {
+		want = len(m.Classes)
+	}
+	if len(e.Labels) != want || want == 0 || e.Label != 0 {
+		return fmt.Errorf("data: manifest entry %s: %d labels (label %d), want %d 0/1 labels as the other entries and the classes: %w", e.File, len(e.Labels), e.Label, want, ErrLabel)
+	}
+	for l, v := range e.Labels {
+		if v != 0 && v != 1 {
+			return fmt.Errorf("data: manifest entry %s: label %d is %d, want 0 or 1: %w", e.File, l, v, ErrLabel)
+		}
+	}
+	return nil
+}
+
 // Write stores the manifest as indented JSON.
 func (m *Manifest) Write(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
+	how := "majority"
+	if m.MultiLabel() {
+		how = "iterative"
+	}
 	return enc.Encode(manifestJSON{
 		Format: manifestFormat, Version: manifestVersion, Seed: m.Seed,
 		Fractions:    map[string]float64{"train": m.Fractions.Train, "val": m.Fractions.Val, "test": m.Fractions.Test},
-		PatientLabel: "majority", Classes: m.Classes, Entries: m.Entries,
+		PatientLabel: how, Classes: m.Classes, Entries: m.Entries,
 	})
 }
 

@@ -14,8 +14,10 @@ import (
 // and Manifest serve them all.
 type Item struct {
 	File    string // path relative to the dataset's folder, slash-separated (or absolute)
-	Label   int    // class index
+	Label   int    // class index (0 for multi-label items)
 	Patient string // patient id; SplitByPatient needs one for every item
+	// Labels are a multi-label item's L labels, each 0 or 1 (nil for single-label items).
+	Labels []int
 }
 
 // SplitFractions are the shares of images that a patient-level split aims at for train,
@@ -47,12 +49,25 @@ const streamPatients uint64 = 1 << 16
 // split gets no patients when there are too few. The same items, fractions and
 // seed always give the same manifest; its entries keep the items' order. The manifest has
 // no class names: the caller sets Classes (folder.Folder.SplitByPatient does).
+//
+// Multi-label items (Labels set; then every item needs the same number of labels, each 0
+// or 1) have no majority label: their patients are dealt by iterative stratification
+// (Sechidis et al. 2011; see stratify.go), each patient a unit weighing its number of
+// images, with its number of positive images per label. Rarest label first, each patient
+// with that label, in a seeded random order, goes to the open split that most wants that label's positive images
+// (target: the split's fraction of the label's positive images; ties: the split that most
+// wants images, then train, val, test); patients without any finding follow, each to the
+// split furthest below its share of images. Every split's prevalence of every label then
+// follows the whole set's as closely as whole patients allow, rare findings included.
 func SplitByPatient(items []Item, fractions SplitFractions, seed int64) (*Manifest, error) {
 	if err := fractions.check(); err != nil {
 		return nil, err
 	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("data: SplitByPatient: no items: %w", ErrArgument)
+	}
+	if items[0].Labels != nil {
+		return splitMultiLabelByPatient(items, fractions, seed)
 	}
 	type patient struct {
 		images int
@@ -64,6 +79,9 @@ func SplitByPatient(items []Item, fractions SplitFractions, seed int64) (*Manife
 	for _, it := range items {
 		if it.Patient == "" {
 			return nil, fmt.Errorf("data: SplitByPatient: %s has no patient id: %w", it.File, ErrArgument)
+		}
+		if it.Labels != nil {
+			return nil, fmt.Errorf("data: SplitByPatient: %s has %d labels, %s has one class: %w", it.File, len(it.Labels), items[0].File, ErrArgument)
 		}
 		p := patients[it.Patient]
 		if p == nil {
@@ -110,6 +128,70 @@ func SplitByPatient(items []Item, fractions SplitFractions, seed int64) (*Manife
 	m := &Manifest{Seed: seed, Fractions: fractions, Entries: make([]ManifestEntry, len(items))}
 	for i, it := range items {
 		m.Entries[i] = ManifestEntry{File: it.File, Patient: it.Patient, Label: it.Label, Split: splitNames[patients[it.Patient].split]}
+	}
+	return m, nil
+}
+
+// splitMultiLabelByPatient is SplitByPatient for multi-label items.
+func splitMultiLabelByPatient(items []Item, fractions SplitFractions, seed int64) (*Manifest, error) {
+	L := len(items[0].Labels)
+	index := map[string]int{} // patient id -> unit
+	var ids []string
+	var units []stratum
+	for _, it := range items {
+		if it.Patient == "" {
+			return nil, fmt.Errorf("data: SplitByPatient: %s has no patient id: %w", it.File, ErrArgument)
+		}
+		if len(it.Labels) != L || L == 0 {
+			return nil, fmt.Errorf("data: SplitByPatient: %s has %d labels, %s has %d: %w", it.File, len(it.Labels), items[0].File, L, ErrLabel)
+		}
+		u, ok := index[it.Patient]
+		if !ok {
+			u = len(units)
+			index[it.Patient] = u
+			ids = append(ids, it.Patient)
+			units = append(units, stratum{pos: make([]int, L)})
+		}
+		units[u].size++
+		for l, v := range it.Labels {
+			switch v {
+			case 0:
+			case 1:
+				units[u].pos[l]++
+			default:
+				return nil, fmt.Errorf("data: SplitByPatient: %s label %d is %d, want 0 or 1: %w", it.File, l, v, ErrLabel)
+			}
+		}
+	}
+	// Visit patients in a seeded random order that depends on the set of patients, not on
+	// the items' order (sorted ids, shuffled). Unlike the single-label split, larger
+	// patients do not go first: the deficits then decide nearly everything and different
+	// seeds would give nearly the same split.
+	order := make([]int, len(units))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
+	rng := newRand(seed, streamPatients)
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	frac := []float64{fractions.Train, fractions.Val, fractions.Test}
+	want := make([]float64, 3)
+	wantLabel := make([][]float64, 3)
+	open := make([]bool, 3)
+	for j, f := range frac {
+		open[j] = f > 0
+		want[j] = f * float64(len(items))
+		wantLabel[j] = make([]float64, L)
+		for _, u := range units {
+			for l, p := range u.pos {
+				wantLabel[j][l] += f * float64(p)
+			}
+		}
+	}
+	assign := stratify(units, order, want, wantLabel, open, false)
+	m := &Manifest{Seed: seed, Fractions: fractions, Entries: make([]ManifestEntry, len(items))}
+	for i, it := range items {
+		m.Entries[i] = ManifestEntry{File: it.File, Patient: it.Patient, Labels: slices.Clone(it.Labels), Split: splitNames[assign[index[it.Patient]]]}
 	}
 	return m, nil
 }

@@ -89,7 +89,7 @@ func TestSplitByPatient(t *testing.T) {
 
 func TestSplitByPatientMajorityAndErrors(t *testing.T) {
 	// Patient A has labels 1, 1, 0: majority 1. Patient B has 0, 1: tie, smallest (0).
-	items := []Item{{"a1", 1, "A"}, {"a2", 1, "A"}, {"a3", 0, "A"}, {"b1", 0, "B"}, {"b2", 1, "B"}}
+	items := []Item{{"a1", 1, "A", nil}, {"a2", 1, "A", nil}, {"a3", 0, "A", nil}, {"b1", 0, "B", nil}, {"b2", 1, "B", nil}}
 	m, err := SplitByPatient(items, SplitFractions{Train: 0.5, Test: 0.5}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestSplitByPatientMajorityAndErrors(t *testing.T) {
 			t.Errorf("fractions %+v: error %v", fr, err)
 		}
 	}
-	if _, err := SplitByPatient([]Item{{"x", 0, ""}}, SplitFractions{Train: 1}, 1); err == nil {
+	if _, err := SplitByPatient([]Item{{"x", 0, "", nil}}, SplitFractions{Train: 1}, 1); err == nil {
 		t.Error("item without patient accepted")
 	}
 }

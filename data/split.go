@@ -52,6 +52,55 @@ func (s *Split) IntLabels() []int {
 	return out
 }
 
+// MultiLabel reports whether the split holds LabelDim independent 0/1 labels per example
+// (Task MultiLabel) rather than one class.
+func (s *Split) MultiLabel() bool { return s.LabelDim != 1 || !s.Task.SingleLabel() }
+
+// IntLabelRows returns the labels as N rows of LabelDim ints: for a multi-label split, the
+// N x L 0/1 matrix package eval/metrics takes (metrics.ComputeMultiLabel).
+func (s *Split) IntLabelRows() [][]int {
+	out := make([][]int, s.N)
+	for i := range out {
+		row := make([]int, s.LabelDim)
+		for k, v := range s.LabelRow(i) {
+			row[k] = int(v)
+		}
+		out[i] = row
+	}
+	return out
+}
+
+// CheckLabels reports labels a learner cannot use, naming the split and the example:
+// Labels of other than N*LabelDim values; for single-label splits a class outside
+// [0, NumClasses); for multi-label splits LabelDim other than NumClasses or a value other
+// than 0 and 1. Splits read by this package's loaders always pass; splits built in code
+// may not.
+func (s *Split) CheckLabels() error {
+	if s == nil {
+		return fmt.Errorf("data: nil split: %w", ErrArgument)
+	}
+	if s.LabelDim < 1 || len(s.Labels) != s.N*s.LabelDim {
+		return fmt.Errorf("data: split %q: %d label values for %d examples of %d labels: %w", s.Name, len(s.Labels), s.N, s.LabelDim, ErrShape)
+	}
+	if s.MultiLabel() {
+		if s.Task != MultiLabel || s.LabelDim != s.NumClasses {
+			return fmt.Errorf("data: split %q: %d labels per example, task %v with %d labels: %w", s.Name, s.LabelDim, s.Task, s.NumClasses, ErrShape)
+		}
+		for i, v := range s.Labels {
+			if v != 0 && v != 1 {
+				return fmt.Errorf("data: split %q: example %d label %d is %d, want 0 or 1: %w", s.Name, i/s.LabelDim, i%s.LabelDim, v, ErrLabel)
+			}
+		}
+		return nil
+	}
+	for i, v := range s.Labels {
+		if v < 0 || int(v) >= s.NumClasses {
+			return fmt.Errorf("data: split %q: example %d has label %d, want [0, %d): %w", s.Name, i, v, s.NumClasses, ErrLabel)
+		}
+	}
+	return nil
+}
+
 // LabelRow returns example i's LabelDim labels. It shares memory with the split.
 func (s *Split) LabelRow(i int) []int32 {
 	return s.Labels[i*s.LabelDim : (i+1)*s.LabelDim : (i+1)*s.LabelDim]
@@ -61,7 +110,7 @@ func (s *Split) LabelRow(i int) []int32 {
 // (length NumClasses); for multi-label splits, the number of positive examples of each
 // label (length LabelDim).
 func (s *Split) ClassCounts() []int {
-	if s.LabelDim != 1 {
+	if s.MultiLabel() {
 		counts := make([]int, s.LabelDim)
 		for i, v := range s.Labels {
 			if v != 0 {

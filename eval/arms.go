@@ -111,14 +111,23 @@ type ArmInput struct {
 	// ArmSupervised). RandomEncoder gives the random-initialisation floor.
 	Pretrained *model.Store
 	// Train is the labelled training split, Val selects the model, Test is only scored.
+	// They are all single-label, or all multi-label with NumClasses labels.
 	Train, Val, Test *data.Split
-	NumClasses       int
+	NumClasses       int // classes, or labels per image for multi-label splits
 	// Seed fixes initialisation, augmentation and shuffling.
 	Seed int64
 }
 
 // Outcome is what one run of an arm produced.
+//
+// For multi-label splits, TestScores are per-label probabilities [N][L] (sigmoids; kNN's
+// weighted fraction of neighbours with the label), rows not summing to 1, and every AUC
+// is the macro AUC over the labels with both classes in the split scored
+// (metrics.MultiLabelAUC). supervised.Score(test, TestScores) gives the metrics of either
+// kind.
 type Outcome struct {
+	// MultiLabel tells that the scores are per label, not per class.
+	MultiLabel bool
 	// TestScores are the class probabilities [N][C] of the test images.
 	TestScores [][]float64
 	// ValAUC is the validation AUC of the selected model; ValAUCs and TrainLoss are the
@@ -173,9 +182,18 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 	if in.Test == nil || in.Test.N == 0 {
 		return nil, errors.New("eval: RunArm: empty test split")
 	}
+	if err := checkPair(in.Train, in.Val, in.NumClasses); err != nil {
+		return nil, fmt.Errorf("eval: RunArm: %w", err)
+	}
+	if err := checkLabelled("test", in.Test); err != nil {
+		return nil, fmt.Errorf("eval: RunArm: %w", err)
+	}
+	if in.Test.MultiLabel() != in.Train.MultiLabel() || in.Test.LabelDim != in.Train.LabelDim {
+		return nil, fmt.Errorf("eval: RunArm: test split %q has %d labels per image, training split %q %d", in.Test.Name, in.Test.LabelDim, in.Train.Name, in.Train.LabelDim)
+	}
 	recipe := p.Train
 	recipe.Backend, recipe.Encoder, recipe.Seed = in.Backend, in.Encoder, in.Seed
-	out := &Outcome{Selected: map[string]float64{}}
+	out := &Outcome{MultiLabel: in.Train.MultiLabel(), Selected: map[string]float64{}}
 	var clf *supervised.Classifier
 	var chosen supervised.Config
 	switch arm {

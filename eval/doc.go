@@ -16,6 +16,11 @@
 //
 // Model selection only ever reads the validation split; test splits are only scored.
 //
+// Every protocol also takes multi-label splits (several 0/1 findings per image): the
+// linear probe and fine-tuning learn one sigmoid per label with binary cross-entropy, kNN
+// averages its neighbours' labels with the vote weights (KNNMultiLabelScores), and every
+// model is selected on the validation macro AUC over the labels with both classes.
+//
 // Sub-packages: eval/metrics (metrics and statistics, a leaf every layer may import),
 // eval/study (the resumable study runner and its reports) and eval/plot (figures).
 //

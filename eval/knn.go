@@ -14,6 +14,7 @@ import (
 	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
+	"github.com/medssl/medssl/supervised"
 )
 
 // Distance is how KNN compares features.
@@ -71,25 +72,61 @@ func (c KNNConfig) Validate() error {
 // similarity are broken by the lower training index. The weights are computed as
 // exp((sim − max sim)/T), which leaves the normalised scores unchanged but cannot overflow.
 func KNNScores(trainFeats [][]float32, trainLabels []int32, queryFeats [][]float32, numClasses int, cfg KNNConfig) ([][]float64, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if len(trainFeats) == 0 || len(queryFeats) == 0 {
-		return nil, errors.New("eval: kNN: no training or query features")
-	}
 	if len(trainLabels) != len(trainFeats) {
 		return nil, fmt.Errorf("eval: kNN: %d training features but %d labels", len(trainFeats), len(trainLabels))
 	}
 	if numClasses < 2 {
 		return nil, fmt.Errorf("eval: kNN: need at least 2 classes, got %d", numClasses)
 	}
+	for i, l := range trainLabels {
+		if l < 0 || int(l) >= numClasses {
+			return nil, fmt.Errorf("eval: kNN: training label %d of example %d not in [0, %d)", l, i, numClasses)
+		}
+	}
+	return knnVote(trainFeats, queryFeats, numClasses, cfg, func(scores []float64, i int, w float64) {
+		scores[trainLabels[i]] += w
+	})
+}
+
+// KNNMultiLabelScores scores every label of each query feature by the same weighted vote
+// over its k most similar training features, the neighbours' 0/1 labels averaged with the
+// vote weights:
+//
+//	score_l(q) = Σ_{i ∈ N_k(q)} exp(sim(q, x_i)/T)·y_il  /  Σ_{i ∈ N_k(q)} exp(sim(q, x_i)/T)
+//
+// the weighted fraction of the neighbours that have label l, in [0, 1] (rows need not
+// sum to 1). trainLabels are row-major, numLabels 0/1 values per training feature (a
+// multi-label data.Split's Labels). Neighbours and weights are KNNScores'.
+func KNNMultiLabelScores(trainFeats [][]float32, trainLabels []int32, queryFeats [][]float32, numLabels int, cfg KNNConfig) ([][]float64, error) {
+	if numLabels < 1 || len(trainLabels) != len(trainFeats)*numLabels {
+		return nil, fmt.Errorf("eval: kNN: %d training features but %d label values, want %d labels each", len(trainFeats), len(trainLabels), numLabels)
+	}
+	for i, l := range trainLabels {
+		if l != 0 && l != 1 {
+			return nil, fmt.Errorf("eval: kNN: training example %d label %d is %d, want 0 or 1", i/numLabels, i%numLabels, l)
+		}
+	}
+	return knnVote(trainFeats, queryFeats, numLabels, cfg, func(scores []float64, i int, w float64) {
+		for l, y := range trainLabels[i*numLabels : (i+1)*numLabels] {
+			scores[l] += w * float64(y)
+		}
+	})
+}
+
+// knnVote finds each query's k most similar training features and lets each neighbour i
+// add its weight w to the query's width scores (vote), then divides them by the total
+// weight.
+func knnVote(trainFeats, queryFeats [][]float32, width int, cfg KNNConfig, vote func(scores []float64, i int, w float64)) ([][]float64, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(trainFeats) == 0 || len(queryFeats) == 0 {
+		return nil, errors.New("eval: kNN: no training or query features")
+	}
 	dim := len(trainFeats[0])
 	for i, f := range trainFeats {
 		if len(f) != dim {
 			return nil, fmt.Errorf("eval: kNN: training feature %d has %d values, want %d", i, len(f), dim)
-		}
-		if l := trainLabels[i]; l < 0 || int(l) >= numClasses {
-			return nil, fmt.Errorf("eval: kNN: training label %d of example %d not in [0, %d)", l, i, numClasses)
 		}
 	}
 	for i, f := range queryFeats {
@@ -110,12 +147,12 @@ func KNNScores(trainFeats [][]float32, trainLabels []int32, queryFeats [][]float
 			sims[i] = neighbour{i, similarity(qf, tf, cfg.Distance)}
 		}
 		slices.SortFunc(sims, func(a, b neighbour) int { return cmp.Or(cmp.Compare(b.sim, a.sim), cmp.Compare(a.i, b.i)) })
-		scores := make([]float64, numClasses)
+		scores := make([]float64, width)
 		var total float64
 		top := sims[0].sim
 		for _, nb := range sims[:k] {
 			w := math.Exp((nb.sim - top) / cfg.Temperature)
-			scores[trainLabels[nb.i]] += w
+			vote(scores, nb.i, w)
 			total += w
 		}
 		for c := range scores {
@@ -167,7 +204,10 @@ func similarity(a, b []float64, d Distance) float64 {
 // features and labels, and the encoder that computes features of new images.
 type KNNClassifier struct {
 	Config     KNNConfig
-	NumClasses int
+	NumClasses int // classes, or labels when MultiLabel
+	// MultiLabel marks a classifier of a multi-label split: it scores every label with
+	// KNNMultiLabelScores, and ValAUC is the validation macro AUC.
+	MultiLabel bool
 	// ValAUC is the validation AUC of Config (when KNN was given a validation split).
 	ValAUC float64
 
@@ -181,7 +221,9 @@ type KNNClassifier struct {
 // KNN builds a kNN classifier on the frozen features of the encoder enc whose weights are
 // under models.EncoderScope in pretrained (features in inference mode, see Features). When
 // several values of k are given in ks, the one with the best AUC on valSplit is kept (the
-// first on ties); with none, cfg.K is used. valSplit may be nil only then.
+// first on ties); with none, cfg.K is used. valSplit may be nil only then. A multi-label
+// trainSplit (numClasses = its number of labels) gives a multi-label classifier
+// (KNNMultiLabelScores; k chosen on validation macro AUC).
 func KNN(backend compute.Backend, pretrained *model.Store, enc models.Encoder, trainSplit, valSplit *data.Split, numClasses int, cfg KNNConfig, ks ...int) (clf *KNNClassifier, err error) {
 	defer trainutil.Recover("eval: kNN", &err)
 	if err := cfg.Validate(); err != nil {
@@ -190,20 +232,24 @@ func KNN(backend compute.Backend, pretrained *model.Store, enc models.Encoder, t
 	if backend == nil || pretrained == nil || enc == nil {
 		return nil, errors.New("eval: kNN needs a backend, a pretrained store and its encoder")
 	}
-	if trainSplit == nil || trainSplit.N == 0 {
-		return nil, errors.New("eval: kNN: empty training split")
-	}
-	if trainSplit.LabelDim != 1 {
-		return nil, fmt.Errorf("eval: kNN: multi-label targets (%d labels) are not supported", trainSplit.LabelDim)
-	}
 	if len(ks) > 0 && (valSplit == nil || valSplit.N == 0) {
 		return nil, errors.New("eval: kNN: choosing k needs a validation split")
+	}
+	if valSplit == nil || valSplit.N == 0 {
+		if err := checkLabelled("training", trainSplit); err != nil {
+			return nil, fmt.Errorf("eval: kNN: %w", err)
+		}
+		if trainSplit.MultiLabel() && trainSplit.LabelDim != numClasses {
+			return nil, fmt.Errorf("eval: kNN: split %q has %d labels per image, numClasses is %d", trainSplit.Name, trainSplit.LabelDim, numClasses)
+		}
+	} else if err := checkPair(trainSplit, valSplit, numClasses); err != nil {
+		return nil, fmt.Errorf("eval: kNN: %w", err)
 	}
 	feats, err := models.Features(backend, pretrained, enc, trainSplit)
 	if err != nil {
 		return nil, err
 	}
-	clf = &KNNClassifier{Config: cfg, NumClasses: numClasses, ValAUC: math.NaN(), trainFeats: feats,
+	clf = &KNNClassifier{Config: cfg, NumClasses: numClasses, MultiLabel: trainSplit.MultiLabel(), ValAUC: math.NaN(), trainFeats: feats,
 		trainLabels: trainSplit.Labels, backend: backend, store: pretrained, enc: enc}
 	if valSplit == nil || valSplit.N == 0 {
 		return clf, nil
@@ -215,26 +261,37 @@ func KNN(backend compute.Backend, pretrained *model.Store, enc models.Encoder, t
 	if len(ks) == 0 {
 		ks = []int{cfg.K}
 	}
-	best := math.Inf(-1)
+	best, chosen := math.Inf(-1), cfg
 	for _, k := range ks {
 		c := cfg
 		c.K = k
-		scores, err := KNNScores(feats, trainSplit.Labels, valFeats, numClasses, c)
+		clf.Config = c
+		scores, err := clf.scores(valFeats)
 		if err != nil {
 			return nil, err
 		}
-		auc, err := metrics.AUC(valSplit.IntLabels(), scores)
+		auc, err := splitAUC(valSplit, scores)
 		if err != nil {
 			return nil, fmt.Errorf("eval: kNN validation AUC: %w", err)
 		}
 		if auc > best || math.IsInf(best, -1) {
-			best, clf.Config, clf.ValAUC = auc, c, auc
+			best, chosen, clf.ValAUC = auc, c, auc
 		}
 	}
+	clf.Config = chosen
 	return clf, nil
 }
 
-// Predict returns the class scores [N][C] of every image of split (rows sum to 1).
+// scores applies the classifier to query features.
+func (c *KNNClassifier) scores(feats [][]float32) ([][]float64, error) {
+	if c.MultiLabel {
+		return KNNMultiLabelScores(c.trainFeats, c.trainLabels, feats, c.NumClasses, c.Config)
+	}
+	return KNNScores(c.trainFeats, c.trainLabels, feats, c.NumClasses, c.Config)
+}
+
+// Predict returns the class scores [N][C] of every image of split (rows sum to 1), or for
+// a multi-label classifier every label's score [N][L].
 func (c *KNNClassifier) Predict(split *data.Split) (scores [][]float64, err error) {
 	defer trainutil.Recover("eval: kNN predict", &err)
 	if split == nil || split.N == 0 {
@@ -244,16 +301,20 @@ func (c *KNNClassifier) Predict(split *data.Split) (scores [][]float64, err erro
 	if err != nil {
 		return nil, err
 	}
-	return KNNScores(c.trainFeats, c.trainLabels, feats, c.NumClasses, c.Config)
+	return c.scores(feats)
 }
 
-// Evaluate predicts split and computes its metrics against the split's labels.
+// Evaluate predicts split and computes its metrics against the split's labels
+// (supervised.Score: multi-label metrics for a multi-label split).
 func (c *KNNClassifier) Evaluate(split *data.Split) (metrics.Metrics, error) {
+	if err := checkLabelled("evaluation", split); err != nil {
+		return metrics.Metrics{}, err
+	}
 	scores, err := c.Predict(split)
 	if err != nil {
 		return metrics.Metrics{}, err
 	}
-	return metrics.Compute(split.IntLabels(), scores)
+	return supervised.Score(split, scores)
 }
 
 // ParseDistance returns the Distance named s ("cosine" or "euclidean").

@@ -5,14 +5,15 @@ import (
 	"fmt"
 
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/ssl"
 )
 
 // KNNMonitor watches pretraining with a kNN classifier (KNNScores) fitted on the features
 // of Train and scored by its AUC on Val: a label-based reading of representation quality
 // that ssl.Pretrain logs beside the loss and the collapse measures (as an ssl.Monitor). The
-// labels serve the watching only: nothing is selected by them.
+// labels serve the watching only: nothing is selected by them. On multi-label splits it
+// scores every label (KNNMultiLabelScores) and reports the macro AUC over the validation
+// labels with both classes.
 type KNNMonitor struct {
 	Train, Val *data.Split
 	Config     KNNConfig
@@ -23,11 +24,8 @@ func (m KNNMonitor) Name() string { return "kNN val AUC" }
 
 // Measure implements ssl.Monitor.
 func (m KNNMonitor) Measure(features func(*data.Split) ([][]float32, error)) (float64, error) {
-	if err := checkLabelled("training", m.Train); err != nil {
-		return 0, err
-	}
-	if err := checkLabelled("validation", m.Val); err != nil {
-		return 0, err
+	if err := checkPair(m.Train, m.Val, m.Train.NumClasses); err != nil {
+		return 0, fmt.Errorf("eval: kNN monitor: %w", err)
 	}
 	if m.Train.NumClasses != m.Val.NumClasses {
 		return 0, errors.New("eval: kNN monitor: the training and validation splits have different classes")
@@ -40,11 +38,15 @@ func (m KNNMonitor) Measure(features func(*data.Split) ([][]float32, error)) (fl
 	if err != nil {
 		return 0, err
 	}
-	scores, err := KNNScores(train, m.Train.Labels, val, m.Train.NumClasses, m.Config)
+	score := KNNScores
+	if m.Train.MultiLabel() {
+		score = KNNMultiLabelScores
+	}
+	scores, err := score(train, m.Train.Labels, val, m.Train.NumClasses, m.Config)
 	if err != nil {
 		return 0, err
 	}
-	auc, err := metrics.AUC(m.Val.IntLabels(), scores)
+	auc, err := splitAUC(m.Val, scores)
 	if err != nil {
 		return 0, fmt.Errorf("eval: kNN monitor: %w", err)
 	}

@@ -127,6 +127,9 @@ func DetectOOD(pretrained *model.Store, fit, inTest, outTest *data.Split, cfg OO
 		return nil, err
 	}
 	numClasses := fit.NumClasses
+	if fit.MultiLabel() {
+		return nil, fmt.Errorf("eval: detect OOD: fit split %q is multi-label (%d labels per image); the OOD scores (max softmax, energy, Mahalanobis) need one class per image", fit.Name, fit.LabelDim)
+	}
 	if err := checkLabelled("fit", fit); err != nil {
 		return nil, err
 	}

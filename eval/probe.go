@@ -25,7 +25,8 @@ type Probe struct {
 	Encoder    models.Encoder
 }
 
-// Predict returns the class probabilities [N][C] of every image of split.
+// Predict returns the class probabilities [N][C] of every image of split (per-label
+// sigmoids [N][L] for a multi-label probe).
 func (p *Probe) Predict(split *data.Split) ([][]float32, error) {
 	feats, err := models.Features(p.Head.Backend(), p.Pretrained, p.Encoder, split)
 	if err != nil {
@@ -43,20 +44,27 @@ func (p *Probe) Logits(split *data.Split) ([][]float32, error) {
 	return p.Head.LogitsFeatures(feats)
 }
 
-// Evaluate predicts split and computes its metrics against the split's labels.
+// Evaluate predicts split and computes its metrics against the split's labels
+// (supervised.Score: multi-label metrics for a multi-label split).
 func (p *Probe) Evaluate(split *data.Split) (metrics.Metrics, error) {
+	if err := checkLabelled("evaluation", split); err != nil {
+		return metrics.Metrics{}, err
+	}
 	probs, err := p.Predict(split)
 	if err != nil {
 		return metrics.Metrics{}, err
 	}
-	return metrics.Compute(split.IntLabels(), metrics.FromFloat32(probs))
+	return supervised.Score(split, metrics.FromFloat32(probs))
 }
 
 // LinearProbe trains a linear probe on the frozen features of the encoder cfg.Encoder whose
 // weights are under models.EncoderScope in pretrained. The encoder runs once per split in
 // inference mode, so its weights and batch-norm statistics stay frozen; only the linear head
 // trains, with cfg's optimiser, schedule and remedy and best-validation-AUC model selection
-// (cfg.Augment and the fine-tuning fields are ignored: the features are fixed).
+// (cfg.Augment and the fine-tuning fields are ignored: the features are fixed). On a
+// multi-label split (numClasses = its number of labels) the head is
+// supervised.TrainLinearMultiLabel's: one sigmoid per label, selected on validation macro
+// AUC.
 func LinearProbe(trainSplit, valSplit *data.Split, numClasses int, pretrained *model.Store, cfg supervised.Config) (*Probe, error) {
 	res, err := LinearProbeSearch(trainSplit, valSplit, numClasses, pretrained, cfg, Search{})
 	if err != nil {
@@ -100,10 +108,7 @@ func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrai
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkLabelled("training", trainSplit); err != nil {
-		return nil, err
-	}
-	if err := checkLabelled("validation", valSplit); err != nil {
+	if err := checkPair(trainSplit, valSplit, numClasses); err != nil {
 		return nil, err
 	}
 	trainFeats, err := models.Features(cfg.Backend, pretrained, cfg.Encoder, trainSplit)
@@ -117,7 +122,11 @@ func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrai
 	res := &ProbeSearch{}
 	for _, c := range s.points(cfg) {
 		lr, wd := c.Optimizer.LearningRate, c.Optimizer.WeightDecay
-		head, err := supervised.TrainLinear(trainFeats, trainSplit.Labels, valFeats, valSplit.Labels, numClasses, c)
+		learn := supervised.TrainLinear
+		if trainSplit.MultiLabel() {
+			learn = supervised.TrainLinearMultiLabel
+		}
+		head, err := learn(trainFeats, trainSplit.Labels, valFeats, valSplit.Labels, numClasses, c)
 		if err != nil {
 			return nil, fmt.Errorf("eval: linear probe lr %g wd %g: %w", lr, wd, err)
 		}
@@ -130,13 +139,41 @@ func LinearProbeSearch(trainSplit, valSplit *data.Split, numClasses int, pretrai
 	return res, nil
 }
 
-// checkLabelled reports a missing, empty or multi-label split, naming it.
+// checkLabelled reports a missing or empty split, or one with unusable labels, naming it.
 func checkLabelled(what string, s *data.Split) error {
 	if s == nil || s.N == 0 {
 		return fmt.Errorf("eval: empty %s split", what)
 	}
-	if s.LabelDim != 1 {
-		return fmt.Errorf("eval: %s split %q is multi-label (%d labels per image); this protocol needs one class per image", what, s.Name, s.LabelDim)
+	if err := s.CheckLabels(); err != nil {
+		return fmt.Errorf("eval: %s split: %w", what, err)
 	}
 	return nil
+}
+
+// checkPair checks a training and a validation split against each other and numClasses: both single-label, or both multi-label with
+// numClasses labels.
+func checkPair(trainSplit, valSplit *data.Split, numClasses int) error {
+	if err := checkLabelled("training", trainSplit); err != nil {
+		return err
+	}
+	if err := checkLabelled("validation", valSplit); err != nil {
+		return err
+	}
+	if trainSplit.MultiLabel() != valSplit.MultiLabel() || trainSplit.LabelDim != valSplit.LabelDim {
+		return fmt.Errorf("eval: training split %q has %d labels per image, validation split %q %d", trainSplit.Name, trainSplit.LabelDim, valSplit.Name, valSplit.LabelDim)
+	}
+	if trainSplit.MultiLabel() && trainSplit.LabelDim != numClasses {
+		return fmt.Errorf("eval: split %q has %d labels per image, numClasses is %d", trainSplit.Name, trainSplit.LabelDim, numClasses)
+	}
+	return nil
+}
+
+// splitAUC is the AUC that selects models on a split: MedMNIST's AUC, or the macro AUC
+// over the labels with both classes for a multi-label split (metrics.MultiLabelAUC).
+func splitAUC(split *data.Split, scores [][]float64) (float64, error) {
+	if split.MultiLabel() {
+		auc, _, err := metrics.MultiLabelAUC(split.IntLabelRows(), scores)
+		return auc, err
+	}
+	return metrics.AUC(split.IntLabels(), scores)
 }

@@ -17,6 +17,7 @@ type featureBatches struct {
 	feats      [][]float32
 	labels     []int32
 	numClasses int
+	multiLabel bool // labels are numClasses 0/1 values per example, served as float32 [B, L]
 	batch      int
 	seed       int64
 	balanced   bool
@@ -47,14 +48,23 @@ func (b *featureBatches) Iter() iter.Seq2[train.Batch, error] {
 		for start := 0; start < len(order); start += b.batch {
 			idx := order[start:min(start+b.batch, len(order))]
 			x := make([]float32, 0, len(idx)*dim)
-			y := make([]int32, len(idx))
-			for i, j := range idx {
+			for _, j := range idx {
 				x = append(x, b.feats[j]...)
-				y[i] = b.labels[j]
 			}
-			batch := train.Batch{
-				Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(x, len(idx), dim)},
-				Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(y, len(idx))},
+			batch := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(x, len(idx), dim)}}
+			if b.multiLabel {
+				L := b.numClasses
+				y := make([]float32, 0, len(idx)*L)
+				for _, j := range idx {
+					y = append(y, multiLabelLabels(b.labels[j*L:(j+1)*L])...)
+				}
+				batch.Labels = []*tensors.Tensor{tensors.FromFlatDataAndDimensions(y, len(idx), L)}
+			} else {
+				y := make([]int32, len(idx))
+				for i, j := range idx {
+					y[i] = b.labels[j]
+				}
+				batch.Labels = []*tensors.Tensor{tensors.FromFlatDataAndDimensions(y, len(idx))}
 			}
 			if !yield(batch, nil) {
 				return

@@ -140,7 +140,8 @@ func TrainMIL(trainBags, valBags *data.Bags, cfg Config, opts ...MILOption) (clf
 	if cfg.Remedy.Oversample {
 		return nil, errors.New("supervised: TrainMIL: class-balanced resampling of bags is not supported; use a class-weighted or focal Remedy")
 	}
-	if err := fit(store, &hist, modelFn, cfg, multipliers, ds, trainBags.Len(), counts, predictVal, valBags.Labels); err != nil {
+	tgt := target{numClasses: numClasses, n: trainBags.Len(), counts: counts}
+	if err := fit(store, &hist, modelFn, cfg, multipliers, ds, tgt, predictVal, valBags.Labels); err != nil {
 		return nil, err
 	}
 	final := *clf

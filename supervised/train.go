@@ -15,7 +15,6 @@ import (
 	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/models/optim"
@@ -32,7 +31,11 @@ func (c *Classifier) Backend() compute.Backend { return c.backend }
 type Classifier struct {
 	Store      *model.Store
 	Encoder    models.Encoder // nil for a classifier on features (TrainLinear)
-	NumClasses int
+	NumClasses int            // classes, or labels when MultiLabel
+	// MultiLabel marks a classifier of independent 0/1 labels (trained on a multi-label
+	// split): its head gives one logit per label, Predict their sigmoids, and BestValAUC
+	// is the validation macro AUC (metrics.MultiLabelAUC).
+	MultiLabel bool
 	// BestEpoch (1-based) and its validation AUC; ValAUC and TrainLoss hold every epoch.
 	BestEpoch  int
 	BestValAUC float64
@@ -58,12 +61,22 @@ func logits(scope *model.Scope, enc models.Encoder, images *graph.Node, numClass
 
 // Train trains cfg.Encoder with a linear head on trainSplit's labels, from scratch or from
 // cfg.Pretrained, keeping the epoch with the best AUC on valSplit.
+//
+// A multi-label split (data.Split.MultiLabel; numClasses is then its number of labels)
+// trains one logit per label with binary cross-entropy (see MultiLabelLoss; the
+// "weighted" and "focal" remedies weigh each label's positives by its negatives over its
+// positives), predicts sigmoids, and selects the epoch by the validation macro AUC over
+// the labels with both classes in the validation split (metrics.MultiLabelAUC).
 func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *Classifier, err error) {
 	defer trainutil.Recover("supervised: train", &err)
 	if err := cfg.validateImages(); err != nil {
 		return nil, err
 	}
-	if err := checkSplits(trainSplit, valSplit, numClasses); err != nil {
+	tgt, err := checkSplits(trainSplit, valSplit, numClasses)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Remedy.check(tgt); err != nil {
 		return nil, err
 	}
 	store, multipliers, frozen, err := newTrainingStore(cfg, trainSplit)
@@ -82,9 +95,9 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 		}
 		return logits(scope, enc, images, numClasses)
 	}
-	clf = &Classifier{Store: store, Encoder: enc, NumClasses: numClasses, backend: cfg.Backend}
+	clf = &Classifier{Store: store, Encoder: enc, NumClasses: numClasses, MultiLabel: tgt.multiLabel, backend: cfg.Backend}
 	predictFn := func(scope *model.Scope, images *graph.Node) *graph.Node {
-		return graph.Softmax(logits(scope, enc, images, numClasses), -1)
+		return probabilities(logits(scope, enc, images, numClasses), tgt.multiLabel)
 	}
 	// Exact epochs with a smaller last batch, as the MedMNIST protocol (PyTorch's DataLoader
 	// default) trains; the last batch's shape costs one more graph compilation.
@@ -96,7 +109,7 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 	if err != nil {
 		return nil, err
 	}
-	err = fit(store, clf, modelFn, cfg, multipliers, ds, trainSplit.N, trainSplit.ClassCounts(),
+	err = fit(store, clf, modelFn, cfg, multipliers, ds, tgt,
 		func() ([][]float32, error) { return models.Infer(cfg.Backend, store, valSplit, predictFn) },
 		valSplit.Labels)
 	if err != nil {
@@ -105,13 +118,33 @@ func Train(trainSplit, valSplit *data.Split, numClasses int, cfg Config) (clf *C
 	return clf, nil
 }
 
+// target is what a classifier learns: one of numClasses classes, or numClasses independent
+// 0/1 labels, with the training set's size n and counts (examples per class, or positives
+// per label), from which the remedies' weights come.
+type target struct {
+	multiLabel bool
+	numClasses int
+	n          int
+	counts     []int
+}
+
+// probabilities turns logits into what Predict returns: softmax over classes, or each
+// label's sigmoid.
+func probabilities(logits *graph.Node, multiLabel bool) *graph.Node {
+	if multiLabel {
+		return graph.Sigmoid(logits)
+	}
+	return graph.Softmax(logits, -1)
+}
+
 // fit runs the training loop shared by Train, TrainLinear and TrainMIL: cfg's optimiser
-// and schedule over Epochs·⌈n/batch⌉ steps, cfg's remedy's loss (class weights from
-// counts, the training labels' class counts), the validation AUC after every epoch, and
-// the best epoch's weights restored. ds yields one epoch per Iter, ⌈n/batch⌉ batches, the
-// last one possibly smaller.
+// and schedule over Epochs·⌈n/batch⌉ steps, cfg's remedy's loss (class weights, or
+// per-label positive weights, from tgt's counts), the validation AUC after every epoch,
+// and the best epoch's weights restored. ds yields one epoch per Iter, ⌈n/batch⌉ batches,
+// the last one possibly smaller.
 func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.Node) *graph.Node, cfg Config, multipliers map[string]float64,
-	ds train.Dataset, n int, counts []int, predictVal func() ([][]float32, error), valLabels []int32) error {
+	ds train.Dataset, tgt target, predictVal func() ([][]float32, error), valLabels []int32) error {
+	n := tgt.n
 	batch := min(cfg.BatchSize, n)
 	stepsPerEpoch := (n + batch - 1) / batch
 	opt, err := optim.New(cfg.Optimizer, optim.Plan{StepsPerEpoch: stepsPerEpoch, TotalSteps: cfg.Epochs * stepsPerEpoch, Multipliers: multipliers})
@@ -120,10 +153,17 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 	}
 	var weights []float64
 	if w := cfg.Remedy.Weighting; w != "" && w != Unweighted {
-		weights = ClassWeights(w, cfg.Remedy.Beta, counts)
+		if tgt.multiLabel {
+			weights = PositiveWeights(tgt.counts, n)
+		} else {
+			weights = ClassWeights(w, cfg.Remedy.Beta, tgt.counts)
+		}
 	}
 	gamma := cfg.Remedy.FocalGamma
 	lossFn := func(labels, predictions []*graph.Node) *graph.Node {
+		if tgt.multiLabel {
+			return MultiLabelLoss(predictions[0], labels[0], weights, gamma)
+		}
 		return lossNode(predictions[0], labels[0], weights, gamma)
 	}
 	trainer := train.NewTrainer(cfg.Backend, store, modelFn, lossFn, opt, nil, nil)
@@ -154,7 +194,7 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 		if err != nil {
 			return fmt.Errorf("validation: %w", err)
 		}
-		auc, err := metrics.AUC(toInts(valLabels), metrics.FromFloat32(probs))
+		auc, err := validationAUC(tgt, valLabels, probs)
 		if err != nil {
 			return fmt.Errorf("validation AUC: %w", err)
 		}
@@ -294,20 +334,38 @@ func copyScope(from, to *model.Store, prefix string) (int, error) {
 	return len(vals), nil
 }
 
-func checkSplits(trainSplit, valSplit *data.Split, numClasses int) error {
+// checkSplits checks the training and validation splits against numClasses and each
+// other, naming the split at fault, and returns what they ask the classifier to learn.
+func checkSplits(trainSplit, valSplit *data.Split, numClasses int) (target, error) {
 	if trainSplit == nil || trainSplit.N == 0 {
-		return errors.New("supervised: empty training split")
+		return target{}, errors.New("supervised: empty training split")
 	}
 	if valSplit == nil || valSplit.N == 0 {
-		return errors.New("supervised: empty validation split (model selection needs one)")
+		return target{}, errors.New("supervised: empty validation split (model selection needs one)")
 	}
 	if numClasses < 2 {
-		return fmt.Errorf("supervised: need at least 2 classes, got %d", numClasses)
+		return target{}, fmt.Errorf("supervised: need at least 2 classes, got %d", numClasses)
 	}
-	if trainSplit.LabelDim != 1 {
-		return fmt.Errorf("supervised: multi-label targets (%d labels) are not supported yet", trainSplit.LabelDim)
+	for what, s := range map[string]*data.Split{"training": trainSplit, "validation": valSplit} {
+		if err := s.CheckLabels(); err != nil {
+			return target{}, fmt.Errorf("supervised: %s split: %w", what, err)
+		}
+		if s.MultiLabel() != trainSplit.MultiLabel() {
+			return target{}, fmt.Errorf("supervised: the training split %q has %d labels per image, the validation split %q %d", trainSplit.Name, trainSplit.LabelDim, valSplit.Name, valSplit.LabelDim)
+		}
+		if s.MultiLabel() && s.LabelDim != numClasses {
+			return target{}, fmt.Errorf("supervised: %s split %q has %d labels per image, numClasses is %d", what, s.Name, s.LabelDim, numClasses)
+		}
 	}
-	return nil
+	tgt := target{multiLabel: trainSplit.MultiLabel(), numClasses: numClasses, n: trainSplit.N, counts: trainSplit.ClassCounts()}
+	if tgt.multiLabel {
+		if err := checkScorable(valSplit.Labels, numClasses, valSplit.Name); err != nil {
+			return target{}, err
+		}
+	} else if len(tgt.counts) < numClasses {
+		tgt.counts = append(tgt.counts, make([]int, numClasses-len(tgt.counts))...)
+	}
+	return tgt, nil
 }
 
 func toInts(labels []int32) []int {

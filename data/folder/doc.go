@@ -1,6 +1,7 @@
 // Package folder reads a dataset of image files on disk: PNG (8- and 16-bit grayscale,
-// RGB, paletted) and JPEG files, labelled by class sub-folders or a CSV file, or
-// unlabelled, with a patient per file.
+// RGB, paletted) and JPEG files, labelled by class sub-folders or a CSV file (one class
+// per file, or with MultiLabelCSV several 0/1 findings per file), or unlabelled, with a
+// patient per file.
 //
 // Scan lists a folder's files and reads their headers; Load also decodes every image into
 // memory. Options set the image size (ImageSize), grayscale or RGB (RGB), the 16-bit

@@ -29,11 +29,16 @@ import (
 // patients, the shape every image is decoded to, and, after Load, the decoded images
 // themselves.
 type Folder struct {
-	Dir     string
-	Classes []string // class names; label i means Classes[i]
+	Dir string
+	// Classes are the class names (label i means Classes[i]), or for a multi-label folder
+	// the label names (Item.Labels[l] is label Classes[l]).
+	Classes []string
+	// MultiLabel marks a folder read with MultiLabelCSV: each item has len(Classes) 0/1
+	// Labels.
+	MultiLabel bool
 	// Items are the images, sorted by file: File is relative to Dir (slash-separated) or
-	// absolute (from a CSV); Label indexes Classes; Patient is the file itself when neither
-	// a CSV nor Patients gives one.
+	// absolute (from a CSV); Label indexes Classes (Labels for a multi-label folder);
+	// Patient is the file itself when neither a CSV nor Patients gives one.
 	Items []data.Item
 	// Height, Width, Channels of every decoded image (channels 1 grayscale or 3 RGB).
 	Height, Width, Channels int
@@ -46,11 +51,25 @@ type Folder struct {
 	cfg config
 }
 
-// NumClasses is the number of classes of the folder's task: len(Classes), at least 2.
+// NumClasses is the number of classes of the folder's task: len(Classes), at least 2 (for
+// a multi-label folder, the number of labels).
 func (f *Folder) NumClasses() int { return max(2, len(f.Classes)) }
 
-// Task is data.Binary for two classes, data.MultiClass otherwise.
+// LabelDim is the number of labels per image: len(Classes) for a multi-label folder, 1
+// otherwise.
+func (f *Folder) LabelDim() int {
+	if f.MultiLabel {
+		return len(f.Classes)
+	}
+	return 1
+}
+
+// Task is data.MultiLabel for a multi-label folder, data.Binary for two classes,
+// data.MultiClass otherwise.
 func (f *Folder) Task() data.Task {
+	if f.MultiLabel {
+		return data.MultiLabel
+	}
 	if f.NumClasses() == 2 {
 		return data.Binary
 	}
@@ -70,6 +89,8 @@ type config struct {
 	height, width int
 	channels      int
 	csvPath       string
+	multiLabel    bool     // csvPath is a multi-label CSV
+	labelColumns  []string // its label columns; empty: every 0/1 column
 	unlabelled    bool
 	fixed16       bool
 	lo16, hi16    int
@@ -108,7 +129,23 @@ func RGB() Option { return func(c *config) { c.channels = 3 } }
 // non-negative integer (Classes are then "0".."max"), else class names, sorted, whose
 // index is the label.
 func LabelsCSV(csvPath string) Option {
-	return func(c *config) { c.csvPath = csvPath }
+	return func(c *config) { c.csvPath, c.multiLabel, c.labelColumns = csvPath, false, nil }
+}
+
+// MultiLabelCSV takes files and several 0/1 labels per file from a CSV file (a path,
+// relative to the working directory), making a multi-label folder (Folder.MultiLabel,
+// task data.MultiLabel): a chest X-ray with effusion and cardiomegaly at once. The CSV
+// needs a header row. Its file column is found by name as for LabelsCSV
+// (file|filename|path|image) and its patient column, optional, too
+// (patient|patient_id|subject). The label columns are the named columns, in the given
+// order; with no names, every other column whose values are all 0 or 1 is a label, in
+// header order, so metadata columns such as age, sex or view are left out by their
+// values (a 0/1-coded metadata column would be taken as a label: name the columns then).
+// At least two label columns are needed (one 0/1 column is a binary task: LabelsCSV).
+// The label names (Classes) are the columns' headers. A named label column holding
+// anything but 0 or 1 is an error naming the file, line and column.
+func MultiLabelCSV(csvPath string, columns ...string) Option {
+	return func(c *config) { c.csvPath, c.multiLabel, c.labelColumns = csvPath, true, columns }
 }
 
 // Unlabelled takes every image under the folder, recursively, with label 0 and no
@@ -162,7 +199,7 @@ func newConfig(opts []Option) (config, error) {
 	case c.workers < 1:
 		return c, fmt.Errorf("folder: Workers(%d): want >= 1: %w", c.workers, data.ErrArgument)
 	case c.csvPath != "" && c.unlabelled:
-		return c, fmt.Errorf("folder: LabelsCSV and Unlabelled exclude each other: %w", data.ErrArgument)
+		return c, fmt.Errorf("folder: LabelsCSV (or MultiLabelCSV) and Unlabelled exclude each other: %w", data.ErrArgument)
 	}
 	return c, nil
 }
@@ -182,6 +219,9 @@ func Scan(dir string, opts ...Option) (*Folder, error) {
 	var candidates []data.Item
 	var bad data.BadFiles
 	switch {
+	case cfg.csvPath != "" && cfg.multiLabel:
+		candidates, f.Classes, err = readMultiLabelCSV(cfg.csvPath, cfg.labelColumns)
+		f.MultiLabel = true
 	case cfg.csvPath != "":
 		candidates, f.Classes, err = readCSV(cfg.csvPath)
 	default:
@@ -255,7 +295,7 @@ func Load(dir string, opts ...Option) (*Folder, error) {
 	close(next)
 	wg.Wait()
 
-	s := &data.Split{Name: "all", Height: f.Height, Width: f.Width, Channels: f.Channels, LabelDim: 1,
+	s := &data.Split{Name: "all", Height: f.Height, Width: f.Width, Channels: f.Channels, LabelDim: f.LabelDim(),
 		Task: f.Task(), NumClasses: f.NumClasses()}
 	s.Images = make([]uint8, 0, len(f.Items)*sz)
 	var kept []data.Item
@@ -269,7 +309,13 @@ func Load(dir string, opts ...Option) (*Folder, error) {
 		}
 		kept = append(kept, it)
 		s.Images = append(s.Images, pix[i]...)
-		s.Labels = append(s.Labels, int32(it.Label))
+		if f.MultiLabel {
+			for _, v := range it.Labels {
+				s.Labels = append(s.Labels, int32(v))
+			}
+		} else {
+			s.Labels = append(s.Labels, int32(it.Label))
+		}
 		s.Patients = append(s.Patients, it.Patient)
 	}
 	if len(kept) == 0 {

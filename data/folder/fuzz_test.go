@@ -101,3 +101,30 @@ func FuzzParseCSV(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseMultiLabelCSV checks that any multi-label CSV gives items with one 0/1 label
+// per class, or an error naming the file; never a panic.
+func FuzzParseMultiLabelCSV(f *testing.F) {
+	f.Add("file,patient,age,a,b\nx.png,1,57,0,1\ny.png,2,3,1,1\n")
+	f.Add("image,a,b,c\nx.png,0,2,1\n")
+	f.Add("\ufefffile,a,b\n\"x,1.png\",1,0\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		items, classes, err := parseMultiLabelCSV(strings.NewReader(text), "fuzz.csv", nil)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "folder: fuzz.csv") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, it := range items {
+			if len(it.Labels) != len(classes) || len(classes) < 2 {
+				t.Fatalf("item %+v with %d classes", it, len(classes))
+			}
+			for _, v := range it.Labels {
+				if v != 0 && v != 1 {
+					t.Fatalf("item %+v: label %d", it, v)
+				}
+			}
+		}
+	})
+}

@@ -8,8 +8,9 @@ import (
 	"github.com/medssl/medssl/data"
 )
 
-// SplitByPatient splits the folder's items by patient (see data.SplitByPatient) and
-// records its class names in the manifest.
+// SplitByPatient splits the folder's items by patient (see data.SplitByPatient: stratified
+// by majority label, or for a multi-label folder by iterative stratification over its
+// labels) and records its class (label) names in the manifest.
 func (f *Folder) SplitByPatient(fractions data.SplitFractions, seed int64) (*data.Manifest, error) {
 	m, err := data.SplitByPatient(f.Items, fractions, seed)
 	if err != nil {
@@ -92,6 +93,8 @@ func (f *Folder) manifestSplits(m *data.Manifest) ([]string, error) {
 		case e.Label != it.Label || e.Patient != it.Patient:
 			return nil, fmt.Errorf("folder: manifest says %s is label %d of patient %q, the folder says label %d of %q: %w",
 				it.File, e.Label, e.Patient, it.Label, it.Patient, data.ErrArgument)
+		case !slices.Equal(e.Labels, it.Labels):
+			return nil, fmt.Errorf("folder: manifest says %s has labels %v, the folder says %v: %w", it.File, e.Labels, it.Labels, data.ErrArgument)
 		}
 		out[i] = e.Split
 	}

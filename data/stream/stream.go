@@ -105,12 +105,12 @@ func (s *Stream) ImageBatches(batchSize int, seed int64, skip int) (train.Datase
 }
 
 // Batches returns the stream as a train.Dataset with data.NewBatches' options and layout:
-// Inputs {float32 [B,H,W,C] in [0,1]}, Labels {int32 [B]} (none with
-// data.WithImagesOnly).
+// Inputs {float32 [B,H,W,C] in [0,1]}, Labels {int32 [B]}, or {float32 [B,L]} of 0/1 for a
+// multi-label folder (none with data.WithImagesOnly).
 func (s *Stream) Batches(batchSize int, opts ...data.BatchOption) (*Batches, error) {
 	f := s.folder
 	stub := &data.Split{Name: filepath.Base(f.Dir), N: len(f.Items), Height: f.Height, Width: f.Width, Channels: f.Channels,
-		LabelDim: 1, Task: f.Task(), NumClasses: f.NumClasses()}
+		LabelDim: f.LabelDim(), Task: f.Task(), NumClasses: f.NumClasses()}
 	b, err := data.NewBatches(stub, batchSize, opts...)
 	if err != nil {
 		return nil, err
@@ -168,14 +168,14 @@ func (s *Stream) Image(i int) ([]uint8, error) {
 }
 
 // goodImage returns item i, or when the folder skips bad files the first good item from i
-// on in folder order (wrapping), recording bad ones.
-func (s *Stream) goodImage(i int) ([]uint8, int32, error) {
+// on in folder order (wrapping), recording bad ones, with the index of the item served.
+func (s *Stream) goodImage(i int) ([]uint8, int, error) {
 	n := len(s.folder.Items)
 	for k := range n {
 		j := (i + k) % n
 		pix, err := s.Image(j)
 		if err == nil {
-			return pix, int32(s.folder.Items[j].Label), nil
+			return pix, j, nil
 		}
 		if !s.folder.SkipsBadFiles() {
 			return nil, 0, err
@@ -214,7 +214,8 @@ func (sb *Batches) StepsPerEpoch() int { return sb.b.StepsPerEpoch() }
 type pending struct {
 	idx    []int
 	images []float32
-	labels []int32
+	labels []int32   // single-label: [B]
+	multi  []float32 // multi-label: [B*L]
 	errs   []error
 	wg     sync.WaitGroup
 }
@@ -233,6 +234,10 @@ func (sb *Batches) Iter() iter.Seq2[train.Batch, error] {
 		s := sb.stream
 		h, w, c := s.ImageShape()
 		sz := h * w * c
+		L := 1
+		if s.folder.MultiLabel {
+			L = s.folder.LabelDim()
+		}
 		done := make(chan struct{})
 		jobs := make(chan job, s.workers)
 		ready := make(chan *pending, s.prefetch)
@@ -240,13 +245,19 @@ func (sb *Batches) Iter() iter.Seq2[train.Batch, error] {
 		for range s.workers {
 			running.Go(func() {
 				for j := range jobs {
-					pix, label, err := s.goodImage(j.p.idx[j.k])
+					pix, item, err := s.goodImage(j.p.idx[j.k])
 					if err == nil {
 						dst := j.p.images[j.k*sz : (j.k+1)*sz]
 						for i, v := range pix {
 							dst[i] = float32(v) / 255
 						}
-						j.p.labels[j.k] = label
+						if it := s.folder.Items[item]; L > 1 {
+							for l, v := range it.Labels {
+								j.p.multi[j.k*L+l] = float32(v)
+							}
+						} else {
+							j.p.labels[j.k] = int32(it.Label)
+						}
 					}
 					j.p.errs[j.k] = err
 					j.p.wg.Done()
@@ -258,6 +269,9 @@ func (sb *Batches) Iter() iter.Seq2[train.Batch, error] {
 			defer close(jobs)
 			for idx := range sb.b.BatchIndices() {
 				p := &pending{idx: idx, images: make([]float32, len(idx)*sz), labels: make([]int32, len(idx)), errs: make([]error, len(idx))}
+				if L > 1 {
+					p.multi = make([]float32, len(idx)*L)
+				}
 				p.wg.Add(len(idx))
 				for k := range idx {
 					select {
@@ -288,7 +302,11 @@ func (sb *Batches) Iter() iter.Seq2[train.Batch, error] {
 				}
 			}
 			batch := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(p.images, len(p.idx), h, w, c)}}
-			if !sb.b.ImagesOnly() {
+			switch {
+			case sb.b.ImagesOnly():
+			case L > 1:
+				batch.Labels = []*tensors.Tensor{tensors.FromFlatDataAndDimensions(p.multi, len(p.idx), L)}
+			default:
 				batch.Labels = []*tensors.Tensor{tensors.FromFlatDataAndDimensions(p.labels, len(p.idx))}
 			}
 			if !yield(batch, nil) {

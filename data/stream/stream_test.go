@@ -16,6 +16,7 @@ import (
 
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/data/folder"
+	"github.com/medssl/medssl/internal/testdata"
 	"github.com/medssl/medssl/internal/testutil/foldertest"
 )
 
@@ -292,5 +293,49 @@ func TestDigest(t *testing.T) {
 	os.Remove(path)
 	if _, err := s.Digest(); err == nil || !strings.Contains(err.Error(), filepath.Base(path)) {
 		t.Errorf("digest of a removed file: %v, want an error naming it", err)
+	}
+}
+
+// A multi-label folder streams its float32 [B,L] labels bit for bit as the in-memory
+// split gives them.
+func TestMultiLabelMatchesInMemory(t *testing.T) {
+	csvPath := testdata.Path(t, "chestxray14/labels.csv")
+	f, err := folder.Load(filepath.Join(filepath.Dir(csvPath), "images"), folder.MultiLabelCSV(csvPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(f, Workers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := data.NewBatches(f.Images, 32, data.WithShuffle(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := st.Batches(32, data.WithShuffle(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := func(ds train.Dataset) (images, labels [][]float32) {
+		for b, err := range ds.Iter() {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dims := b.Labels[0].Shape().Dimensions; dims[1] != 14 {
+				t.Fatalf("labels of shape %v, want [B 14]", dims)
+			}
+			images = append(images, tensors.MustCopyFlatData[float32](b.Inputs[0]))
+			labels = append(labels, tensors.MustCopyFlatData[float32](b.Labels[0]))
+			b.Finalize()
+		}
+		return images, labels
+	}
+	wantImg, wantLbl := batches(mem)
+	gotImg, gotLbl := batches(sb)
+	if len(gotLbl) != 6 || !reflect.DeepEqual(gotImg, wantImg) || !reflect.DeepEqual(gotLbl, wantLbl) {
+		t.Fatalf("streamed multi-label batches (%d) differ from the in-memory ones (%d)", len(gotLbl), len(wantLbl))
+	}
+	if _, err := st.Batches(32, data.WithShuffle(2), data.WithClassBalance()); !errors.Is(err, data.ErrMultiLabel) {
+		t.Errorf("class balance on a multi-label folder: %v, want ErrMultiLabel", err)
 	}
 }

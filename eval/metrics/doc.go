@@ -19,6 +19,13 @@
 // class) and predicted positive when that score is > 0.5; K > 2 is multi-class,
 // scored by the macro average of one-vs-rest ROC AUCs and predicted by argmax.
 //
+// Multi-label problems (ChestMNIST, ChestX-ray14: several findings per image) take an
+// N x L 0/1 label matrix and N x L independent per-label probabilities; ComputeMultiLabel
+// fills the same Metrics (MultiLabel set) with MedMNIST's definitions: AUC is the mean
+// of the labels' ROC AUCs, ACC the mean of the labels' accuracies at 0.5. A label with a
+// single class among the test labels has no AUC (scikit-learn raises an error): the macro
+// averages skip it and Metrics.ScoredLabels counts the labels they kept (multilabel.go).
+//
 // Degenerate inputs. Two kinds are told apart:
 //
 //   - Malformed input is an error, never a number: no examples (ErrEmpty), lengths

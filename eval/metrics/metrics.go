@@ -18,13 +18,20 @@ const (
 	MetricSensitivity = "sensitivity"
 	MetricSpecificity = "specificity"
 	MetricPrecision   = "precision"
+	// Multi-label metrics (ComputeMultiLabel) add, for each label k, MetricAUC+"_"+k and
+	// MetricAP+"_"+k, and the number of labels the macro averages ran over.
+	MetricScoredLabels = "scored_labels"
 )
 
-// Metrics holds the classification metrics of one evaluation, as Compute fills them.
-// Undefined values are NaN (see the package documentation).
+// Metrics holds the classification metrics of one evaluation, as Compute (single-label)
+// or ComputeMultiLabel (multi-label) fills them. Undefined values are NaN (see the package
+// documentation).
 type Metrics struct {
 	N       int // number of examples
-	Classes int // K
+	Classes int // K, or the number of labels L when MultiLabel
+	// MultiLabel marks metrics of a multi-label problem (ComputeMultiLabel): Classes are
+	// then labels, the per-class slices are per label, and the fields below are filled.
+	MultiLabel bool
 
 	AUC         float64 // MedMNIST AUC, see AUC
 	ACC         float64 // MedMNIST accuracy, see ACC
@@ -38,6 +45,11 @@ type Metrics struct {
 	Specificity []float64 // per class, see Specificity
 	Precision   []float64 // per class, see Precision
 	Confusion   [][]int   // Confusion[true][predicted]
+
+	// Multi-label only: each label's ROC AUC and AP (NaN where undefined), and the number
+	// of labels with both classes present, which the macro averages ran over.
+	LabelAUC, LabelAP []float64
+	ScoredLabels      int
 }
 
 // Compute returns all metrics of an N x C probability matrix with MedMNIST's
@@ -83,7 +95,14 @@ func Compute(labels []int, scores [][]float64) (Metrics, error) {
 // "balanced_acc", "macro_f1", "ap", "ece", "macro_precision", and
 // "sensitivity_k", "specificity_k", "precision_k" for each class k. It is the
 // form a report Row stores.
+//
+// Multi-label metrics map to "auc", "acc", "balanced_acc", "macro_f1", "ap",
+// "scored_labels", and "auc_k", "ap_k", "sensitivity_k", "specificity_k" for each label
+// k (no ECE, macro precision or per-class precision: see ComputeMultiLabel).
 func (m Metrics) Map() map[string]float64 {
+	if m.MultiLabel {
+		return m.multiLabelMap()
+	}
 	out := map[string]float64{
 		MetricAUC:         m.AUC,
 		MetricACC:         m.ACC,
@@ -113,6 +132,24 @@ func FromFloat32(rows [][]float32) [][]float64 {
 		out[i] = make([]float64, len(r))
 		for j, v := range r {
 			out[i][j] = float64(v)
+		}
+	}
+	return out
+}
+
+func (m Metrics) multiLabelMap() map[string]float64 {
+	out := map[string]float64{
+		MetricAUC:          m.AUC,
+		MetricACC:          m.ACC,
+		MetricBalancedACC:  m.BalancedACC,
+		MetricMacroF1:      m.MacroF1,
+		MetricAP:           m.AP,
+		MetricScoredLabels: float64(m.ScoredLabels),
+	}
+	for name, vals := range map[string][]float64{MetricAUC: m.LabelAUC, MetricAP: m.LabelAP,
+		MetricSensitivity: m.Sensitivity, MetricSpecificity: m.Specificity} {
+		for k, v := range vals {
+			out[name+"_"+strconv.Itoa(k)] = v
 		}
 	}
 	return out
