@@ -18,6 +18,9 @@ type Dataset struct {
 	Known            bool   // whether Name matched a set of KnownSets (else the task was inferred or given)
 	Task             Task
 	NumClasses       int // classes, or labels per image for MultiLabel
+	// Classes names the classes (or labels) when the source has names (image folders,
+	// CSV columns); nil for MedMNIST files, whose classes are numbers.
+	Classes          []string
 	Train, Val, Test *Split
 }
 

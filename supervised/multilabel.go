@@ -90,6 +90,10 @@ func (r Remedy) check(t target) error {
 	return nil
 }
 
+// CheckMultiLabel reports an error when the remedy has no multi-label form (see check), so
+// that a study can refuse it before anything trains.
+func (r Remedy) CheckMultiLabel() error { return r.check(target{multiLabel: true}) }
+
 // checkScorable reports a validation split on which no label has both classes: its macro
 // AUC is undefined, so no epoch could be selected.
 func checkScorable(labels []int32, numLabels int, name string) error {

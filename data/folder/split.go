@@ -57,7 +57,7 @@ func (f *Folder) Dataset(m *data.Manifest) (*data.Dataset, error) {
 		return nil, fmt.Errorf("folder: Dataset: folder %s is not loaded (use Load): %w", f.Dir, data.ErrArgument)
 	}
 	name := filepath.Base(f.Dir)
-	d := &data.Dataset{Name: name, File: name, Task: f.Task(), NumClasses: f.NumClasses()}
+	d := &data.Dataset{Name: name, File: name, Task: f.Task(), NumClasses: f.NumClasses(), Classes: slices.Clone(f.Classes)}
 	parts := make([]*data.Split, 0, 3)
 	for _, sp := range data.SplitNames() {
 		part, err := f.Select(m, sp)

@@ -26,7 +26,7 @@ const NoPretraining = "none"
 // Config describes a study. Start from DefaultConfig (or PaperConfig) and change fields:
 // every field means what it says, zero included.
 type Config struct {
-	Dataset *data.Dataset   // required; single-label
+	Dataset *data.Dataset   // required; single- or multi-label
 	Backend compute.Backend // required
 	Encoder models.Encoder  // required
 	// OutDir holds results.jsonl, pretraining checkpoints and the reports (required).
@@ -162,9 +162,6 @@ func (c *Config) Validate() error {
 	if ds.Train == nil || ds.Val == nil || ds.Test == nil || ds.Train.N == 0 || ds.Val.N == 0 || ds.Test.N == 0 {
 		return fmt.Errorf("study: dataset %q needs non-empty train, val and test splits", ds.Name)
 	}
-	if !ds.Task.SingleLabel() || ds.Train.LabelDim != 1 {
-		return fmt.Errorf("study: dataset %q is multi-label; studies support single-label tasks", ds.Name)
-	}
 	for what, n := range map[string]int{"Methods": len(c.Methods), "Arms": len(c.Arms), "Remedies": len(c.Remedies), "Fractions": len(c.Fractions),
 		"Imbalances": len(c.Imbalances), "Seeds": len(c.Seeds)} {
 		if n == 0 {
@@ -200,8 +197,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, r := range c.Remedies {
-		if _, err := supervised.RemedyByName(r); err != nil {
-			return fmt.Errorf("study: %w", err)
+		remedy, err := supervised.RemedyByName(r)
+		if err == nil && ds.Train.MultiLabel() {
+			err = remedy.CheckMultiLabel()
+		}
+		if err != nil {
+			return fmt.Errorf("study: remedy %s: %w", r, err)
 		}
 	}
 	if hasDup(c.Methods) || hasDup(c.Arms) || hasDup(c.Remedies) || hasDup(c.Fractions) || hasDup(c.Imbalances) || hasDup(c.Seeds) {

@@ -190,6 +190,9 @@ type MarkdownOptions struct {
 	Figures []string
 	// Warnings are problems of the data listed under the report's header (Study.Warnings).
 	Warnings []string
+	// LabelNames name the labels of a multi-label task in its per-label table
+	// (Study.Markdown takes them from the dataset when it has names).
+	LabelNames []string
 }
 
 // Markdown writes the study's report: see WriteMarkdown.
@@ -204,6 +207,9 @@ func (s *Study) Markdown(w io.Writer, opt MarkdownOptions) error {
 		opt.Title = fmt.Sprintf("Self-supervised vs supervised on %s", s.Config.Dataset.Name)
 	}
 	opt.Warnings = append(opt.Warnings, s.Warnings...)
+	if opt.LabelNames == nil {
+		opt.LabelNames = s.Config.Dataset.Classes
+	}
 	return WriteMarkdown(w, s.Results, opt)
 }
 
@@ -224,7 +230,7 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 		title = "Self-supervised vs supervised study"
 	}
 	fmt.Fprintf(&b, "# %s\n\n", title)
-	labels, rows := layout(results)
+	arms, rows := layout(results)
 	seeds, reps := map[int64]bool{}, map[Replicate]bool{}
 	folds := 0
 	for _, r := range results {
@@ -251,7 +257,14 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 	}
 	for _, m := range ReportMetrics {
 		fmt.Fprintf(&b, "## %s\n\n", m.Title)
-		writeTable(&b, results, labels, rows, tests, m, len(reps))
+		writeTable(&b, results, arms, rows, tests, m, len(reps))
+		b.WriteString("\n")
+	}
+
+	if labels := labelCount(results); labels > 0 {
+		b.WriteString("## AUC per label (internal test split)\n\n")
+		b.WriteString("A multi-label task: the AUC above is the mean of these per-label AUCs over the labels with both classes in the test split (MedMNIST's definition); a label without a positive test image has none (–).\n\n")
+		writeLabelTable(&b, results, labelsOf(results), rows, labels, opt.LabelNames, len(reps))
 		b.WriteString("\n")
 	}
 
@@ -443,6 +456,53 @@ func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2
 					}
 				}
 				b.WriteString(" " + summary(xs, reps, metric.Bounded) + " |")
+			}
+			b.WriteString("\n")
+		}
+	}
+}
+
+// labelCount is the number of labels of multi-label results (0 for single-label ones).
+func labelCount(results []Result) int {
+	for _, r := range results {
+		if len(r.TestTargets) > 0 {
+			return len(r.TestTargets[0])
+		}
+	}
+	return 0
+}
+
+// labelsOf lists the arm labels of results in layout order.
+func labelsOf(results []Result) []string {
+	arms, _ := layout(results)
+	return arms
+}
+
+// writeLabelTable writes the per-label test AUC of a multi-label task: a row per (label
+// fraction, imbalance, label), a column per arm.
+func writeLabelTable(b *strings.Builder, results []Result, arms []string, rows [][2]float64, labels int, names []string, reps int) {
+	b.WriteString("| labels | imbalance | label |")
+	for _, a := range arms {
+		b.WriteString(" " + a + " |")
+	}
+	b.WriteString("\n|---|---|---|" + strings.Repeat("---|", len(arms)) + "\n")
+	for _, row := range rows {
+		for k := range labels {
+			name := fmt.Sprint(k)
+			if k < len(names) {
+				name = names[k]
+			}
+			fmt.Fprintf(b, "| %s | %s | %s |", pct(row[0]), ratio(row[1]), name)
+			for _, a := range arms {
+				var xs []float64
+				for _, r := range results {
+					if r.Label == a && r.Fraction == row[0] && r.Imbalance == row[1] {
+						if v, ok := r.Metrics[fmt.Sprintf("%s_%d", metrics.MetricAUC, k)]; ok && !math.IsNaN(v) {
+							xs = append(xs, v)
+						}
+					}
+				}
+				b.WriteString(" " + summary(xs, reps, true) + " |")
 			}
 			b.WriteString("\n")
 		}

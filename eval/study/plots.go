@@ -33,22 +33,28 @@ func (st *Study) WritePlots() ([]string, error) {
 	for _, r := range st.Results {
 		imbalances[r.Imbalance] = true
 	}
-	for imb := range imbalances {
-		series := labelEfficiency(st.Results, imb)
-		if len(series) == 0 {
-			continue
+	for _, test := range testSets(st.Results) {
+		for imb := range imbalances {
+			series := labelEfficiency(st.Results, test, imb)
+			if len(series) == 0 {
+				continue
+			}
+			name := fmt.Sprintf("label_efficiency_auc_imb%s.png", fmtNum(imb))
+			title := fmt.Sprintf("%s, %s: test AUC over replicates (95%% t-interval within [0, 1])", st.Config.Dataset.Name, ratioTitle(imb))
+			if test != InternalTest {
+				name = fmt.Sprintf("label_efficiency_auc_%s_imb%s.png", safeName(test), fmtNum(imb))
+				title = fmt.Sprintf("%s, %s: AUC on the external test set %s (95%% t-interval within [0, 1])", st.Config.Dataset.Name, ratioTitle(imb), test)
+			}
+			add(name, plot.LabelEfficiency(filepath.Join(dir, name), title, "test AUC", series))
 		}
-		name := fmt.Sprintf("label_efficiency_auc_imb%s.png", fmtNum(imb))
-		add(name, plot.LabelEfficiency(filepath.Join(dir, name),
-			fmt.Sprintf("%s, %s: test AUC over seeds (95%% t-interval within [0, 1])", st.Config.Dataset.Name, ratioTitle(imb)), "test AUC", series))
 	}
-	if st.Config.Dataset.NumClasses == 2 && len(st.Results) > 0 {
+	if st.Config.Dataset.NumClasses == 2 && !st.Config.Dataset.Train.MultiLabel() && len(st.Results) > 0 {
 		seed := slices.Min(st.Config.Seeds)
 		type group struct{ frac, imb float64 }
 		curves := map[group][]plot.ROCCurve{}
 		var order []group
 		for _, r := range st.Results {
-			if r.Seed != seed {
+			if r.Seed != seed || r.Fold > 1 {
 				continue
 			}
 			g := group{r.Fraction, r.Imbalance}
@@ -76,10 +82,7 @@ func (st *Study) WritePlots() ([]string, error) {
 			}
 		}
 		if len(x) > 0 {
-			name := fmt.Sprintf("%s seed %d", p.Method, p.Seed)
-			if p.Imbalance != 1 {
-				name += fmt.Sprintf(" imbalance %s:1", fmtNum(p.Imbalance))
-			}
+			name := p.title()
 			curves = append(curves, plot.Curve{Name: name, Quantity: p.Method + " loss", X: x, Y: y})
 			var steps, std, rank []float64
 			for _, c := range p.Collapse {
@@ -112,10 +115,14 @@ func (st *Study) WritePlots() ([]string, error) {
 		add("pretraining_loss.png", plot.TrainingCurves(filepath.Join(dir, "pretraining_loss.png"), "pretraining loss, collapse measures and kNN validation AUC per step", curves))
 	}
 	for _, p := range st.Pretrainings {
-		if p.Seed != slices.Min(st.Config.Seeds) {
+		if p.Seed != slices.Min(st.Config.Seeds) || p.Fold > 1 {
 			continue
 		}
-		name := fmt.Sprintf("embedding_%s_imb%s_seed%d.png", p.Method, fmtNum(p.Imbalance), p.Seed)
+		method := p.Method
+		if p.Pool != "" {
+			method += "@" + safeName(p.Pool)
+		}
+		name := fmt.Sprintf("embedding_%s_imb%s_seed%d.png", method, fmtNum(p.Imbalance), p.Seed)
 		add(name, embedding(st, p, filepath.Join(dir, name)))
 	}
 	if len(errs) > 0 {
@@ -137,22 +144,41 @@ func embedding(st *Study, p Pretraining, path string) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, st.Config.Dataset.NumClasses)
-	for k := range names {
-		names[k] = fmt.Sprintf("class %d", k)
+	var groups []int
+	var names []string
+	if test.MultiLabel() {
+		// Colour by whether the image has any finding: 14 overlapping labels do not colour.
+		names = []string{"no positive label", "at least one positive label"}
+		for _, row := range test.IntLabelRows() {
+			groups = append(groups, boolInt(slices.Contains(row, 1)))
+		}
+	} else {
+		groups = test.IntLabels()
+		names = make([]string, st.Config.Dataset.NumClasses)
+		for k := range names {
+			names[k] = fmt.Sprintf("class %d", k)
+			if k < len(st.Config.Dataset.Classes) {
+				names[k] = st.Config.Dataset.Classes[k]
+			}
+		}
 	}
-	title := fmt.Sprintf("%s test images: PCA of %s features (%s, seed %d, no labels seen)",
-		st.Config.Dataset.Name, p.Method, st.Config.Encoder.Name(), p.Seed)
-	return plot.Embedding2D(path, title, metrics.FromFloat32(feats), test.IntLabels(), names)
+	title := fmt.Sprintf("%s test images: PCA of %s features (%s, no labels seen)",
+		st.Config.Dataset.Name, p.title(), st.Config.Encoder.Name())
+	return plot.Embedding2D(path, title, metrics.FromFloat32(feats), groups, names)
 }
 
-// labelEfficiency returns one series per arm: mean test AUC over seeds at each fraction,
-// with the 95% t-interval within [0, 1] (IntervalMethod) when every fraction has at least 2 seeds.
-func labelEfficiency(results []Result, imbalance float64) []plot.Series {
+// labelEfficiency returns one series per arm: mean AUC on the test set over replicates at
+// each fraction, with the 95% t-interval within [0, 1] (IntervalMethod) when every fraction
+// has at least 2 replicates.
+func labelEfficiency(results []Result, test string, imbalance float64) []plot.Series {
 	byArm := map[string]map[float64][]float64{}
 	var arms []string
 	for _, r := range results {
-		v := r.Metrics[metrics.MetricAUC]
+		t, ok := r.Test(test)
+		if !ok {
+			continue
+		}
+		v := t.Metrics[metrics.MetricAUC]
 		if r.Imbalance != imbalance || math.IsNaN(v) {
 			continue
 		}

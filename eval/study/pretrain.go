@@ -41,6 +41,23 @@ type Pretraining struct {
 	Scores []ssl.Score `json:"scores,omitempty"`
 }
 
+// title names the pretraining in figures: "simclr seed 1", "simclr@pool seed 2",
+// "simclr seed 1 imbalance 10:1 fold 3".
+func (p Pretraining) title() string {
+	name := p.Method
+	if p.Pool != "" {
+		name += "@" + p.Pool
+	}
+	name += fmt.Sprintf(" seed %d", p.Seed)
+	if p.Imbalance != 1 {
+		name += fmt.Sprintf(" imbalance %s:1", fmtNum(p.Imbalance))
+	}
+	if p.Fold > 0 {
+		name += fmt.Sprintf(" fold %d", p.Fold)
+	}
+	return name
+}
+
 type jsonPretraining struct {
 	*pretrainingAlias
 	Loss []num `json:"loss"`

@@ -10,6 +10,7 @@ import (
 	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/metrics"
+	"github.com/medssl/medssl/supervised"
 )
 
 // splits returns the training split cut to the cell's imbalance ratio (the images its own
@@ -75,31 +76,46 @@ func (c *Config) runCell(s *settings, cell Cell, pretrained *model.Store) (Resul
 	}
 	res := Result{Cell: cell, Label: cell.Label(), Fingerprint: c.fingerprint(s, cell), TrainN: labelled.N,
 		TrainClassCounts: labelled.ClassCounts(), Selected: out.Selected,
-		ValAUC: out.ValAUC, ValAUCs: out.ValAUCs, TrainLoss: out.TrainLoss,
-		TestLabels: ds.Test.IntLabels(), TestScores: out.TestScores}
-	m, err := metrics.Compute(res.TestLabels, res.TestScores)
+		ValAUC: out.ValAUC, ValAUCs: out.ValAUCs, TrainLoss: out.TrainLoss}
+	internal, err := c.score(ds.Test, InternalTest, out.TestScores, cell.Seed)
 	if err != nil {
 		return Result{}, fmt.Errorf("study: %s: test metrics: %w", cell.Key(), err)
 	}
-	res.Metrics = m.Map()
-	res.AUCLow, res.AUCHigh = c.bootstrapAUC(res.TestLabels, res.TestScores, cell.Seed)
+	res.TestLabels, res.TestTargets, res.TestScores = internal.Labels, internal.Targets, internal.Scores
+	res.Metrics, res.AUCLow, res.AUCHigh = internal.Metrics, internal.AUCLow, internal.AUCHigh
 	for _, t := range c.ExternalTests {
 		scores, err := out.Model.Scores(t.Split)
 		if err != nil {
 			return Result{}, fmt.Errorf("study: %s: external test set %s: %w", cell.Key(), t.Name, err)
 		}
-		ext := TestResult{Name: t.Name, Labels: t.Split.IntLabels(), Scores: scores}
-		m, err := metrics.Compute(ext.Labels, ext.Scores)
+		ext, err := c.score(t.Split, t.Name, scores, cell.Seed)
 		if err != nil {
 			return Result{}, fmt.Errorf("study: %s: external test set %s: %w", cell.Key(), t.Name, err)
 		}
-		ext.Metrics = m.Map()
-		ext.AUCLow, ext.AUCHigh = c.bootstrapAUC(ext.Labels, ext.Scores, cell.Seed)
 		res.External = append(res.External, ext)
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	res.Finished = time.Now().UTC().Truncate(time.Second)
 	return res, nil
+}
+
+// score evaluates a model's scores of a test split: its metrics (supervised.Score: single-
+// or multi-label) and the bootstrap interval of its AUC.
+func (c *Config) score(split *data.Split, name string, scores [][]float64, seed int64) (TestResult, error) {
+	t := TestResult{Name: name, Scores: scores}
+	m, err := supervised.Score(split, scores)
+	if err != nil {
+		return t, err
+	}
+	t.Metrics = m.Map()
+	if split.MultiLabel() {
+		t.Targets = split.IntLabelRows()
+		t.AUCLow, t.AUCHigh = c.bootstrapMultiLabelAUC(t.Targets, scores, seed)
+	} else {
+		t.Labels = split.IntLabels()
+		t.AUCLow, t.AUCHigh = c.bootstrapAUC(t.Labels, scores, seed)
+	}
+	return t, nil
 }
 
 // bootstrapAUC returns the 95% stratified percentile-bootstrap interval of the test AUC
@@ -121,6 +137,32 @@ func (c *Config) bootstrapAUC(labels []int, scores [][]float64, seed int64) (lo,
 		return auc
 	}
 	lo, hi, err := metrics.BootstrapStratified(labels, stat, c.BootstrapReps, 0.95, seed)
+	if err != nil {
+		return math.NaN(), math.NaN()
+	}
+	return lo, hi
+}
+
+// bootstrapMultiLabelAUC returns the 95% percentile-bootstrap interval of the macro AUC of a
+// multi-label test set, resampling images; each replicate averages the labels it can score
+// (a rare finding may have no positive in a resample), or NaNs.
+func (c *Config) bootstrapMultiLabelAUC(targets [][]int, scores [][]float64, seed int64) (lo, hi float64) {
+	if c.BootstrapReps == 0 {
+		return math.NaN(), math.NaN()
+	}
+	subT := make([][]int, len(targets))
+	subS := make([][]float64, len(targets))
+	stat := func(idx []int) float64 {
+		for i, j := range idx {
+			subT[i], subS[i] = targets[j], scores[j]
+		}
+		auc, _, err := metrics.MultiLabelAUC(subT[:len(idx)], subS[:len(idx)])
+		if err != nil {
+			return math.NaN()
+		}
+		return auc
+	}
+	lo, hi, err := metrics.Bootstrap(len(targets), stat, c.BootstrapReps, 0.95, seed)
 	if err != nil {
 		return math.NaN(), math.NaN()
 	}

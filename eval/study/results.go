@@ -33,9 +33,11 @@ type Result struct {
 	// TrainLoss and ValAUCs per epoch of the selected run (empty for kNN).
 	TrainLoss []float64 `json:"train_loss,omitempty"`
 	ValAUCs   []float64 `json:"-"`
-	// TestLabels and TestScores ([N][C] class probabilities) of the test split.
-	TestLabels []int       `json:"test_labels"`
-	TestScores [][]float64 `json:"test_scores"`
+	// TestLabels (single-label) or TestTargets ([N][L] 0/1, multi-label) and TestScores
+	// ([N][C] class probabilities, or [N][L] label probabilities) of the test split.
+	TestLabels  []int       `json:"test_labels"`
+	TestTargets [][]int     `json:"test_targets,omitempty"`
+	TestScores  [][]float64 `json:"test_scores"`
 	// External holds the scores on the external test sets (Config.ExternalTests), in order.
 	External []TestResult `json:"external,omitempty"`
 	// Seconds is the cell's wall time, pretraining excluded (see Pretraining).
@@ -50,9 +52,10 @@ const InternalTest = "test"
 
 // TestResult is a cell's evaluation on one test set.
 type TestResult struct {
-	Name   string      `json:"name"`
-	Labels []int       `json:"labels"`
-	Scores [][]float64 `json:"scores"` // [N][C] class probabilities
+	Name    string      `json:"name"`
+	Labels  []int       `json:"labels,omitempty"`  // single-label sets
+	Targets [][]int     `json:"targets,omitempty"` // multi-label sets: [N][L] 0/1
+	Scores  [][]float64 `json:"scores"`            // [N][C] class or [N][L] label probabilities
 	// Metrics are named as Result.Metrics; AUCLow and AUCHigh bound the 95% stratified
 	// bootstrap interval of the AUC (NaN when disabled or undefined).
 	Metrics         map[string]float64 `json:"-"`
@@ -87,7 +90,7 @@ func (t *TestResult) UnmarshalJSON(b []byte) error {
 // one's name).
 func (r Result) Test(name string) (TestResult, bool) {
 	if name == InternalTest {
-		return TestResult{Name: name, Labels: r.TestLabels, Scores: r.TestScores, Metrics: r.Metrics, AUCLow: r.AUCLow, AUCHigh: r.AUCHigh}, true
+		return TestResult{Name: name, Labels: r.TestLabels, Targets: r.TestTargets, Scores: r.TestScores, Metrics: r.Metrics, AUCLow: r.AUCLow, AUCHigh: r.AUCHigh}, true
 	}
 	for _, t := range r.External {
 		if t.Name == name {
