@@ -11,8 +11,9 @@
 //     the maps; their ReLU'd sum is upsampled to the image and divided by its maximum.
 //   - Attention rollout (Abnar and Zuidema 2020) for a ViT: per-block attention averaged
 //     over heads, plus the identity, rows renormalised, multiplied across blocks; the
-//     class token's row over the patches, upsampled the same way. It needs no head, so
-//     every ViT arm gets it, kNN included.
+//     class token's row over the patches, upsampled the same way and stretched from its
+//     minimum (never 0) to its maximum. It needs no head, so every ViT arm gets it, kNN
+//     included.
 //   - A ResNet kNN arm gets no map (ErrNoGradient): its neighbour vote has no class score to
 //     differentiate, and a substitute (e.g. the gradient of the similarity to the nearest
 //     training image) would explain something else under the same name.

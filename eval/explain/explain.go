@@ -89,7 +89,8 @@ func NewColumn(arm string, m *Model, sel *Selection, target Target) (Column, err
 
 // HeatGrid lays out the selection's images (first column, as they are) and every column's
 // maps overlaid on them (Overlay), with a colour bar. A Grad-CAM cell's caption gives the
-// class the model predicts and its probability, and says when the map is empty (Map.Zero).
+// class the model predicts and its probability, and says when the map is empty (Map.Zero);
+// a rollout cell's gives Map.Contrast, since its colours are stretched (NormaliseRange).
 func HeatGrid(title string, sel *Selection, cols []Column) (*Grid, error) {
 	if sel == nil || sel.Images == nil || sel.Images.N == 0 {
 		return nil, errors.New("explain: empty selection")
@@ -133,9 +134,10 @@ func HeatGrid(title string, sel *Selection, cols []Column) (*Grid, error) {
 	return g, nil
 }
 
+// caption is a Grad-CAM cell's predicted class and probability, a rollout cell's contrast.
 func caption(m Map) string {
-	if m.Method != MethodGradCAM {
-		return ""
+	if m.Method == MethodRollout {
+		return fmt.Sprintf("max/min %.2f", m.Contrast())
 	}
 	s := fmt.Sprintf("pred %d (%.2f)", m.Predicted, m.Probs[m.Predicted])
 	if m.Zero {

@@ -102,8 +102,13 @@ func (g *Grid) Render() (img *image.RGBA, cells [][]image.Rectangle, err error) 
 	for _, l := range g.Rows {
 		labelW = max(labelW, int(sty.Width(l))+1)
 	}
-	for _, col := range g.Columns { // columns must fit their titles
+	for _, col := range g.Columns { // columns must fit their titles and captions
 		cw = max(cw, int(sty.Width(col))+1)
+	}
+	for _, row := range g.Cells {
+		for _, cell := range row {
+			cw = max(cw, int(sty.Width(cell.Caption))+1)
+		}
 	}
 	captionH := 0
 	if captions {
@@ -126,7 +131,7 @@ func (g *Grid) Render() (img *image.RGBA, cells [][]image.Rectangle, err error) 
 	if g.Title != "" {
 		width = max(width, int(title.Width(g.Title))+2*gridMargin)
 	}
-	const barCaption = "heat (viridis): 0 none, 1 the image's maximum"
+	const barCaption = "heat (viridis): Grad-CAM 0 none to 1 the image's maximum; rollout its minimum to its maximum"
 	if g.Colorbar {
 		width = max(width, int(sty.Width(barCaption))+2*gridMargin, barWidth+2*gridMargin+lineH)
 	}

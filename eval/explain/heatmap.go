@@ -18,7 +18,8 @@ type Map struct {
 	GridHeight, GridWidth int
 	Grid                  []float32
 	// Zero reports a grid with no positive value (Grad-CAM: no location raises the class
-	// score): Heat is then all zeros. See Normalise.
+	// score) or a constant one (rollout): Heat is then all zeros. See Normalise and
+	// NormaliseRange.
 	Zero bool
 
 	// Grad-CAM only (Class is -1 for rollout): the class explained, its logit, the class the
@@ -36,9 +37,14 @@ const (
 	MethodRollout = "rollout"
 )
 
-// newMap upsamples grid [gh·gw] to h×w (Upsample) and normalises it (Normalise).
+// newMap upsamples grid [gh·gw] to h×w (Upsample) and normalises it: Normalise for
+// Grad-CAM, NormaliseRange for rollout.
 func newMap(method string, grid []float32, gh, gw, h, w int) Map {
-	heat, zero := Normalise(Upsample(grid, gh, gw, h, w))
+	normalise := Normalise
+	if method == MethodRollout {
+		normalise = NormaliseRange
+	}
+	heat, zero := normalise(Upsample(grid, gh, gw, h, w))
 	return Map{Method: method, Height: h, Width: w, Heat: heat, GridHeight: gh, GridWidth: gw, Grid: grid, Zero: zero, Class: -1, Predicted: -1}
 }
 
@@ -96,4 +102,39 @@ func Normalise(m []float32) (heat []float32, zero bool) {
 		heat[i] = max(v, 0) / peak
 	}
 	return heat, false
+}
+
+// NormaliseRange maps a map's minimum to 0 and its maximum to 1. Rollout uses it: its
+// values are a distribution over patches that the residual identity keeps positive
+// everywhere, so its floor says nothing about location, and divided by its maximum a map
+// of a model that attends almost uniformly would be uniformly bright. Stretched, small
+// differences look large: Map.Contrast (max/min) tells how large they are. A constant or
+// non-finite map is reported as zero (all zeros, zero true), as in Normalise.
+func NormaliseRange(m []float32) (heat []float32, zero bool) {
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, v := range m {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	heat = make([]float32, len(m))
+	span := float64(hi) - float64(lo)
+	if !(span > 0) || math.IsInf(span, 0) {
+		return heat, true
+	}
+	for i, v := range m {
+		heat[i] = float32(float64(v-lo) / span)
+	}
+	return heat, false
+}
+
+// Contrast is the grid's maximum over its minimum (+Inf when the minimum is not positive):
+// how strongly the map singles out its peak, before normalisation stretched it.
+func (m Map) Contrast() float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range m.Grid {
+		lo, hi = min(lo, float64(v)), max(hi, float64(v))
+	}
+	if !(lo > 0) {
+		return math.Inf(1)
+	}
+	return hi / lo
 }

@@ -15,6 +15,8 @@ import (
 // pytorch-grad-cam's show_cam_on_image.
 const OverlayAlpha = 0.5
 
+//go:generate /usr/bin/python3 gen_viridis.py
+
 // Viridis returns the colour of v in [0, 1] (clamped) on matplotlib's viridis colormap: a
 // perceptually uniform scale (equal steps in value look like equal steps in colour, with
 // lightness rising monotonically from dark purple to yellow) that stays readable in

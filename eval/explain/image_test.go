@@ -53,6 +53,13 @@ func TestNormalise(t *testing.T) {
 	if zero || !slices.Equal(heat, []float32{0, 0.5, 0, 1}) {
 		t.Errorf("Normalise = %v, %v; want [0 0.5 0 1], false", heat, zero)
 	}
+	heat, zero = NormaliseRange([]float32{2, 3, 6})
+	if zero || !slices.Equal(heat, []float32{0, 0.25, 1}) {
+		t.Errorf("NormaliseRange = %v, %v; want [0 0.25 1], false", heat, zero)
+	}
+	if heat, zero := NormaliseRange([]float32{0.3, 0.3}); !zero || heat[0] != 0 {
+		t.Errorf("NormaliseRange of a constant = %v, %v; want zeros, true", heat, zero)
+	}
 	for _, flat := range [][]float32{{0, 0, 0}, {-1, -2, 0}, {float32(math.Inf(1)), 1, 0}} {
 		heat, zero := Normalise(flat)
 		if !zero || slices.ContainsFunc(heat, func(v float32) bool { return v != 0 }) {

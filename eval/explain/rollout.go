@@ -74,7 +74,8 @@ func (m *Model) Attention(images *data.Split) (attn [][][]float32, heads, tokens
 //	Â_l = norm_rows(mean_h A_l,h + I),    R = Â_L · … · Â_2 · Â_1,
 //
 // and the class token's row of R over the patch tokens, reshaped to the patch grid,
-// upsampled to the image (Upsample) and divided by its maximum (Normalise). It reads only
+// upsampled to the image (Upsample) and stretched from its minimum to its maximum
+// (NormaliseRange; Map.Contrast says by how much). It reads only
 // the encoder, so it explains every arm with a ViT encoder the same way, kNN included, and
 // does not depend on a class: it shows where the class token gathers information from.
 func (m *Model) Rollout(images *data.Split) ([]Map, error) {
