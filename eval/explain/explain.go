@@ -146,16 +146,25 @@ func caption(m Map) string {
 	return s
 }
 
-// MAEGrid lays out reconstructions, one row per image: the original, the masked input and
-// the reconstruction (see MAEReconstructions), with rows labelled as given.
+// MAEGrid lays out reconstructions, one row per image: the original, the masked input,
+// the reconstruction and, for a model trained on normalised patches, the predicted pattern
+// alone (see Reconstruction), with rows labelled as given.
 func MAEGrid(title string, rows []string, recs []Reconstruction) (*Grid, error) {
 	if len(recs) == 0 || len(rows) != len(recs) {
 		return nil, fmt.Errorf("explain: %d row labels for %d reconstructions", len(rows), len(recs))
 	}
 	g := &Grid{Title: title, Columns: []string{"original", "masked input", "reconstruction"}, Rows: rows}
+	pattern := recs[0].Pattern != nil
+	if pattern {
+		g.Columns = append(g.Columns, "predicted pattern")
+	}
 	for _, r := range recs {
 		var row []Cell
-		for _, vals := range [][]float32{r.Original, r.Masked, r.Reconstructed} {
+		cols := [][]float32{r.Original, r.Masked, r.Reconstructed}
+		if pattern {
+			cols = append(cols, r.Pattern)
+		}
+		for _, vals := range cols {
 			img, err := ToImage(vals, r.Height, r.Width, r.Channels)
 			if err != nil {
 				return nil, err

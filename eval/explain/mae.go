@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -25,6 +26,11 @@ type Reconstruction struct {
 	// Hidden tells, per patch of the row-major patch grid, whether the encoder did not see it.
 	Hidden                          []bool
 	Original, Masked, Reconstructed []float32
+	// Pattern, for an MAE trained on normalised patches (NormPixLoss), shows what the model
+	// alone predicts: the visible patches as they are and each hidden patch's normalised
+	// prediction z at 0.5 + z/4 (mean grey, ±2 standard deviations spanning black to
+	// white), without the true patch statistics that Reconstructed borrows. nil otherwise.
+	Pattern []float32
 }
 
 // MaskedGray is the value hidden patches show in Reconstruction.Masked (the MAE paper's
@@ -44,8 +50,10 @@ const MaskedGray = 0.5
 // mae.NormPixLoss the decoder predicts each patch normalised by its own mean and standard
 // deviation; the prediction is mapped back with the true patch's mean and (unbiased)
 // standard deviation, as VideoMAE's visualisation does, so a hidden patch's brightness and
-// contrast come from the original and only its pattern is the model's. Pixels are clipped
-// to [0, 1]. The store is not changed (the masks are drawn in a copy).
+// contrast come from the original and only its pattern is the model's (Pattern shows that
+// pattern alone; the MAE paper's figures avoid the issue with a model trained on raw
+// pixels). Pixels are clipped to [0, 1]. The store is not changed (the masks are drawn in
+// a copy).
 func MAEReconstructions(backend compute.Backend, store *model.Store, enc models.Encoder, mae *ssl.MAE, images *data.Split, seed int64) (recs []Reconstruction, err error) {
 	defer trainutil.Recover("explain: MAE reconstructions", &err)
 	vit, ok := vitOf(enc)
@@ -111,6 +119,9 @@ func MAEReconstructions(backend compute.Backend, store *model.Store, enc models.
 				Original: img, Masked: make([]float32, len(img)), Reconstructed: make([]float32, len(img))}
 			copy(rec.Masked, img)
 			copy(rec.Reconstructed, img)
+			if mae.NormPixLoss {
+				rec.Pattern = slices.Clone(img)
+			}
 			for patch := range np {
 				if masked[b*np+patch] < 0.5 {
 					continue
@@ -129,6 +140,9 @@ func MAEReconstructions(backend compute.Backend, store *model.Store, enc models.
 				for o := range pp {
 					rec.Masked[at(o)] = MaskedGray
 					rec.Reconstructed[at(o)] = float32(min(1, max(0, float64(guess[o])*std+mean)))
+					if rec.Pattern != nil {
+						rec.Pattern[at(o)] = float32(min(1, max(0, 0.5+float64(guess[o])/4)))
+					}
 				}
 			}
 			recs = append(recs, rec)

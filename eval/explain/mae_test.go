@@ -105,6 +105,13 @@ func TestMAEReconstructions(t *testing.T) {
 					wantMasked = MaskedGray
 					wantRec = math.Min(1, math.Max(0, pred[(b*n+patch)*pp+o]*std+mean))
 				}
+				wantPattern := float64(orig[b*784+px])
+				if isHidden {
+					wantPattern = math.Min(1, math.Max(0, 0.5+pred[(b*n+patch)*pp+o]/4))
+				}
+				if math.Abs(float64(rec.Pattern[px])-wantPattern) > 1e-6 {
+					t.Fatalf("image %d pixel (%d, %d): pattern %v, want %v", b, i, j, rec.Pattern[px], wantPattern)
+				}
 				if math.Abs(float64(rec.Masked[px])-wantMasked) > 1e-6 || math.Abs(float64(rec.Reconstructed[px])-wantRec) > 1e-5 {
 					t.Fatalf("image %d pixel (%d, %d), hidden %v: masked %v reconstructed %v, want %v %v",
 						b, i, j, isHidden, rec.Masked[px], rec.Reconstructed[px], wantMasked, wantRec)
@@ -116,6 +123,31 @@ func TestMAEReconstructions(t *testing.T) {
 		}
 		if want := n - int(float64(n)*(1-mae.MaskRatio)); hidden != want {
 			t.Errorf("image %d: %d hidden patches, want %d", b, hidden, want)
+		}
+	}
+
+	// Without normalised targets the prediction is the pixels themselves, and there is no
+	// separate pattern to show.
+	raw := *mae
+	raw.NormPixLoss = false
+	plain, err := MAEReconstructions(medssl.MustBackend(), pre.Store, pre.Encoder, &raw, imgs, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b, rec := range plain {
+		if rec.Pattern != nil {
+			t.Fatal("a pattern for a raw-pixel MAE")
+		}
+		for patch := range n {
+			if !rec.Hidden[patch] {
+				continue
+			}
+			for o := range pp {
+				px := ((patch/gw)*p+o/p)*28 + (patch%gw)*p + o%p
+				if want := math.Min(1, math.Max(0, pred[(b*n+patch)*pp+o])); math.Abs(float64(rec.Reconstructed[px])-want) > 1e-6 {
+					t.Fatalf("raw-pixel MAE, image %d pixel %d: %v, want %v", b, px, rec.Reconstructed[px], want)
+				}
+			}
 		}
 	}
 

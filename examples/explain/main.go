@@ -29,15 +29,16 @@ func main() {
 	dataPath := flag.String("data", "", "MedMNIST .npz file (default: the embedded BreastMNIST)")
 	epochs := flag.Int("epochs", 20, "epochs of each supervised model")
 	maeEpochs := flag.Int("mae-epochs", 60, "epochs of MAE pretraining")
+	normPix := flag.Bool("norm-pix", true, "MAE predicts normalised patches (ssl.NewMAE's default); false: raw pixels, as the MAE paper's figures")
 	perClass := flag.Int("per-class", 3, "test images per class (rows)")
 	seed := flag.Int64("seed", 1, "seed of training and of the image choice")
 	flag.Parse()
-	if err := run(*out, *dataPath, *epochs, *maeEpochs, *perClass, *seed); err != nil {
+	if err := run(*out, *dataPath, *epochs, *maeEpochs, *perClass, *seed, *normPix); err != nil {
 		cli.Fatal(err)
 	}
 }
 
-func run(out, dataPath string, epochs, maeEpochs, perClass int, seed int64) error {
+func run(out, dataPath string, epochs, maeEpochs, perClass int, seed int64, normPix bool) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func run(out, dataPath string, epochs, maeEpochs, perClass int, seed int64) erro
 	}
 
 	mae := ssl.NewMAE()
-	mae.DecoderWidth, mae.DecoderDepth = 64, 2
+	mae.DecoderWidth, mae.DecoderDepth, mae.NormPixLoss = 64, 2, normPix
 	pre := ssl.DefaultPretrainConfig()
 	pre.Backend, pre.Encoder, pre.Method = backend, vit, mae
 	pre.Epochs, pre.BatchSize, pre.Seed, pre.MonitorEpochs, pre.Augment = maeEpochs, 64, seed, 0, nil
@@ -166,7 +167,7 @@ func run(out, dataPath string, epochs, maeEpochs, perClass int, seed int64) erro
 	if err != nil {
 		return err
 	}
-	mg, err := explain.MAEGrid(fmt.Sprintf("MAE (%d epochs, mask %.0f%%) on %s test images", maeEpochs, 100*mae.MaskRatio, ds.Name), sel.RowLabels(), recs)
+	mg, err := explain.MAEGrid(fmt.Sprintf("MAE (%d epochs, mask %.0f%%, normalised patches %v) on %s test images", maeEpochs, 100*mae.MaskRatio, normPix, ds.Name), sel.RowLabels(), recs)
 	if err != nil {
 		return err
 	}
