@@ -79,8 +79,10 @@ type Column struct {
 func NewColumn(arm string, m *Model, sel *Selection, target Target) (Column, error) {
 	maps, err := m.Explain(sel.Images, target)
 	switch {
-	case errors.Is(err, ErrNoGradient):
+	case errors.Is(err, ErrNoGradient) && !m.HasHead():
 		return Column{Title: arm, Note: "no map (no class gradient)"}, nil
+	case errors.Is(err, ErrNoGradient):
+		return Column{Title: arm, Note: "no map (no feature maps)"}, nil
 	case err != nil:
 		return Column{}, fmt.Errorf("explain: arm %s: %w", arm, err)
 	}
