@@ -59,6 +59,20 @@ func dense(scope *model.Scope, x *Node, out int, act activation.Type) *Node {
 // training (scope.IsTraining) the attention has a hand-written backward pass
 // (attentionHeadMajor); in inference it is the backend's fused kernel (AttentionFused).
 func SelfAttention(scope *model.Scope, x *Node, heads int) *Node {
+	out, _ := selfAttention(scope, x, heads, false)
+	return out
+}
+
+// SelfAttentionProbs is SelfAttention (the same variables and values) that also returns the
+// attention probabilities softmax(Q·Kᵀ/√d) [B, heads, T, T] (query rows, key columns),
+// for explanations such as attention rollout. It runs the plain, unfused ops.
+func SelfAttentionProbs(scope *model.Scope, x *Node, heads int) (out, probs *Node) {
+	return selfAttention(scope, x, heads, true)
+}
+
+// selfAttention is SelfAttention; withProbs computes it with the plain ops and returns the
+// probabilities too (nil otherwise).
+func selfAttention(scope *model.Scope, x *Node, heads int, withProbs bool) (out, probs *Node) {
 	dims := x.Shape().Dimensions
 	if x.Rank() != 3 || heads <= 0 || dims[2]%heads != 0 {
 		exceptions.Panicf("models.SelfAttention: want tokens [B, T, D] with D divisible by %d heads, got %s", heads, x.Shape())
@@ -67,20 +81,25 @@ func SelfAttention(scope *model.Scope, x *Node, heads int) *Node {
 	dh := d / heads
 	qkv := dense(scope.In("qkv"), x, 3*d, activation.TypeNone)
 	var o *Node
-	if scope.IsTraining(x.Graph()) {
+	switch {
+	case withProbs:
+		qkv = Reshape(qkv, b, t, 3, heads, dh)
+		pick := func(i int) *Node { return Reshape(SliceAxis(qkv, 2, AxisElem(i)), b, t, heads, dh) }
+		o, probs = attentionWithProbs(pick(0), pick(1), pick(2))
+	case scope.IsTraining(x.Graph()):
 		// One transpose to head-major [B, 3·heads, T, dh] (the backend's fast 0213 kernel):
 		// q, k and v are then contiguous slices, and every attention product runs without
 		// transposing its inputs.
 		qkv = TransposeAllAxes(Reshape(qkv, b, t, 3*heads, dh), 0, 2, 1, 3)
 		pick := func(i int) *Node { return SliceAxis(qkv, 1, AxisRange(i*heads, (i+1)*heads)) }
 		o = TransposeAllAxes(attentionHeadMajor(pick(0), pick(1), pick(2)), 0, 2, 1, 3)
-	} else {
+	default:
 		// Inference: the backend's fused kernel reads q, k, v [B, T, heads, dh] in place.
 		qkv = Reshape(qkv, b, t, 3, heads, dh)
 		pick := func(i int) *Node { return Reshape(SliceAxis(qkv, 2, AxisElem(i)), b, t, heads, dh) }
 		o = AttentionFused(pick(0), pick(1), pick(2))
 	}
-	return dense(scope.In("out"), Reshape(o, b, t, d), d, activation.TypeNone)
+	return dense(scope.In("out"), Reshape(o, b, t, d), d, activation.TypeNone), probs
 }
 
 // attentionHeadMajor is softmax(Q·Kᵀ/√d)·V on q, k, v [B, heads, T, d] (the same T: self-
@@ -131,10 +150,16 @@ func transposeLastTwo(x *Node) *Node {
 // [B, T, heads, d]; it returns [B, T, heads, d]. Inference graphs (scope not training or
 // no gradient taken) may prefer AttentionFused; both compute the same values.
 func Attention(q, k, v *Node) *Node {
+	o, _ := attentionWithProbs(q, k, v)
+	return o
+}
+
+// attentionWithProbs is Attention that also returns the probabilities [B, heads, Tq, Tk].
+func attentionWithProbs(q, k, v *Node) (o, probs *Node) {
 	d := q.Shape().Dimensions[3]
 	q = MulScalar(q, 1/math.Sqrt(float64(d)))
-	scores := Einsum("bqhd,bkhd->bhqk", q, k)
-	return Einsum("bhqk,bkhd->bqhd", Softmax(scores, -1), v)
+	probs = Softmax(Einsum("bqhd,bkhd->bhqk", q, k), -1)
+	return Einsum("bhqk,bkhd->bqhd", probs, v), probs
 }
 
 // AttentionFused computes Attention with the backend's fused scaled-dot-product kernel when

@@ -145,6 +145,14 @@ func (c ViTConfig) Tokens(scope *model.Scope, images *Node) *Node {
 	return c.Transform(scope, c.EmbedPatches(scope, images))
 }
 
+// TokensAndAttention is Tokens (the same variables and values) that also returns every
+// block's attention probabilities, [B, Heads, 1+N, 1+N] each (query rows, key columns, the
+// class token first), for explanations such as attention rollout. It runs the plain
+// attention ops instead of the fused kernel: use Encode or Tokens when the maps are not needed.
+func (c ViTConfig) TokensAndAttention(scope *model.Scope, images *Node) (tokens *Node, attention []*Node) {
+	return c.transform(scope, c.EmbedPatches(scope, images), true)
+}
+
 func (c ViTConfig) mustValidate() {
 	if err := c.Validate(); err != nil {
 		exceptions.Panicf("%v", err)
@@ -188,6 +196,12 @@ func (c ViTConfig) patchPositions(scope *model.Scope, g *Graph, gh, gw int, like
 // Transform prepends the class token (with its position embedding) to tokens
 // [B, N', Width] and runs the blocks and the final norm: [B, 1+N', Width].
 func (c ViTConfig) Transform(scope *model.Scope, tokens *Node) *Node {
+	out, _ := c.transform(scope, tokens, false)
+	return out
+}
+
+// transform is Transform, with every block's attention probabilities when withProbs.
+func (c ViTConfig) transform(scope *model.Scope, tokens *Node, withProbs bool) (*Node, []*Node) {
 	c.mustValidate()
 	if tokens.Rank() != 3 || tokens.Shape().Dimensions[2] != c.Width {
 		exceptions.Panicf("models.ViT: tokens must be [B, N, %d], got %s", c.Width, tokens.Shape())
@@ -201,22 +215,33 @@ func (c ViTConfig) Transform(scope *model.Scope, tokens *Node) *Node {
 	}
 	b := tokens.Shape().Dimensions[0]
 	cls = BroadcastToDims(Reshape(cls, 1, 1, c.Width), b, 1, c.Width)
-	return c.Blocks(scope, Concatenate([]*Node{cls, tokens}, 1))
+	return c.blocks(scope, Concatenate([]*Node{cls, tokens}, 1), withProbs)
 }
 
 // Blocks runs the Depth transformer blocks and the final norm on any token sequence
 // [B, T, Width] (no class token is added): MAE's decoder is Blocks of a narrower ViTConfig.
 func (c ViTConfig) Blocks(scope *model.Scope, x *Node) *Node {
+	out, _ := c.blocks(scope, x, false)
+	return out
+}
+
+// blocks is Blocks, with every block's attention probabilities when withProbs.
+func (c ViTConfig) blocks(scope *model.Scope, x *Node, withProbs bool) (*Node, []*Node) {
 	c.mustValidate()
 	scope = scope.ResetVisited()
 	eps := c.epsilon()
+	var probs []*Node
 	for i := range c.Depth {
 		s := scope.In("block%d", i)
-		x = Add(x, SelfAttention(s.In("attention"), LayerNorm(s.In("norm1"), x, eps), c.Heads))
+		att, p := selfAttention(s.In("attention"), LayerNorm(s.In("norm1"), x, eps), c.Heads, withProbs)
+		if withProbs {
+			probs = append(probs, p)
+		}
+		x = Add(x, att)
 		h := dense(s.In("mlp").In("fc1"), LayerNorm(s.In("norm2"), x, eps), c.mlpHidden(), activation.TypeGelu)
 		x = Add(x, dense(s.Shared("mlp").In("fc2"), h, c.Width, activation.TypeNone))
 	}
-	return LayerNorm(scope.In("norm"), x, eps)
+	return LayerNorm(scope.In("norm"), x, eps), probs
 }
 
 var vitName = regexp.MustCompile(`^vit-(tiny|small|w(\d+)-d(\d+)-h(\d+))(?:-mlp(\d+))?(-sincos)?/(\d+)$`)

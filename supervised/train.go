@@ -54,6 +54,14 @@ func head(scope *model.Scope, feats *graph.Node, numClasses int) *graph.Node {
 	return layers.DenseWithBias(scope.In(HeadScope), feats, numClasses)
 }
 
+// ApplyHead builds the classifier's linear head on features [B, F] under HeadScope of scope
+// and returns its logits [B, NumClasses]: with the encoder applied under
+// models.EncoderScope, it rebuilds the classifier's graph outside this package, as
+// explanations (eval/explain) do to differentiate a class score.
+func (c *Classifier) ApplyHead(scope *model.Scope, feats *graph.Node) *graph.Node {
+	return head(scope, feats, c.NumClasses)
+}
+
 // logits builds the classifier graph: encoder features, then the linear head.
 func logits(scope *model.Scope, enc models.Encoder, images *graph.Node, numClasses int) *graph.Node {
 	return head(scope, enc.Encode(scope.In(models.EncoderScope), images), numClasses)

@@ -33,6 +33,7 @@ var rank = map[string]float64{
 	"supervised":         4,
 	"eval":               5,
 	"eval/plot":          5.5,
+	"eval/explain":       5.5,
 	"eval/study":         6,
 	"":                   7, // the root package: the backend choice, for examples and tests
 }
