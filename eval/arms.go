@@ -138,6 +138,10 @@ type Outcome struct {
 	Selected map[string]float64
 	// Model is the selected model, to score other images (external test sets) the same way.
 	Model Predictor
+	// Classifier is the selected model of the supervised and fine-tuning arms, Probe the
+	// linear arm's (nil otherwise): what explanations (eval/explain) differentiate.
+	Classifier *supervised.Classifier
+	Probe      *Probe
 }
 
 // Predictor is a trained arm's model: it scores images with class probabilities [N][C].
@@ -215,7 +219,7 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Model = float32Scorer(search.Best.Predict)
+		out.Model, out.Probe = float32Scorer(search.Best.Predict), search.Best
 		if out.TestScores, err = out.Model.Scores(in.Test); err != nil {
 			return nil, err
 		}
@@ -239,7 +243,7 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 	default:
 		return nil, fmt.Errorf("eval: unknown arm %q", arm)
 	}
-	out.Model = float32Scorer(clf.Predict)
+	out.Model, out.Classifier = float32Scorer(clf.Predict), clf
 	var err error
 	if out.TestScores, err = out.Model.Scores(in.Test); err != nil {
 		return nil, err

@@ -355,6 +355,11 @@ func (c *Config) fingerprint(s *settings, cell Cell) string {
 	if c.Folds > 0 || len(c.ExternalTests) > 0 {
 		parts = append(parts, s.evaluation)
 	}
+	// An explained cell also produced its maps: turning explanations on recomputes the
+	// cells that draw them (the first seed's), and only those.
+	if c.explains(cell) {
+		parts = append(parts, json.RawMessage(fmt.Sprintf("explain %d", c.Explain)))
+	}
 	return hash(parts...)
 }
 

@@ -61,6 +61,12 @@ type Config struct {
 	Pools []Pool
 	// ExternalTests are test sets from elsewhere, scored by every cell beside the test split.
 	ExternalTests []TestSet
+	// Explain, when > 0, explains every arm of the first seed (and first fold) on that many
+	// test images per class, the same images for every arm: Grad-CAM of the true class for
+	// ResNet classifiers and probes, attention rollout for ViT encoders (eval/explain). The
+	// report's figures then include one grid per label fraction and imbalance. Single-label
+	// datasets only.
+	Explain int
 	// Shard, when set, runs only this shard's part of the grid (see Shard).
 	Shard Shard
 
@@ -210,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Folds < 0 || c.Folds == 1 {
 		return fmt.Errorf("study: Folds %d, want 0 (the dataset's validation split) or at least 2", c.Folds)
+	}
+	if c.Explain < 0 || (c.Explain > 0 && ds.Train.MultiLabel()) {
+		return fmt.Errorf("study: Explain %d: want >= 0, and 0 for a multi-label dataset (explanations pick images per class)", c.Explain)
 	}
 	if err := c.validateSources(); err != nil {
 		return err

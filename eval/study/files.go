@@ -88,7 +88,10 @@ func (c Config) Describe() string {
 	}
 	fmt.Fprintf(&b, "kNN: %s similarity, k %s, temperature %s, weighted vote exp(sim/T) (Wu et al. 2018). ", pr.KNN.Distance, ks, fmtNum(pr.KNN.Temperature))
 	if c.BootstrapReps > 0 {
-		fmt.Fprintf(&b, "Per-cell test AUC intervals: %d stratified bootstrap replicates.", c.BootstrapReps)
+		fmt.Fprintf(&b, "Per-cell test AUC intervals: %d stratified bootstrap replicates. ", c.BootstrapReps)
+	}
+	if c.Explain > 0 {
+		fmt.Fprintf(&b, "Explanations: every arm of seed %d on %d test images per class (the same images in every column): Grad-CAM of the true class at the last stage, or attention rollout for ViT encoders; kNN has no class gradient.", slices.Min(c.Seeds), c.Explain)
 	}
 	return b.String()
 }

@@ -16,7 +16,7 @@ import (
 // (one per imbalance ratio, mean over seeds with its 95% interval band, see IntervalMethod), the test ROC
 // curves of every arm (first seed, per fraction and imbalance; binary tasks), the
 // pretraining loss and collapse curves, and a PCA of the test images' features under each
-// pretrained encoder (first seed). It returns the files' names, relative to the folder; an
+// pretrained encoder (first seed), and the explanation grids (Config.Explain). It returns the files' names, relative to the folder; an
 // error lists the figures that failed (the others are written).
 func (st *Study) WritePlots() ([]string, error) {
 	dir := st.Config.OutDir
@@ -125,6 +125,7 @@ func (st *Study) WritePlots() ([]string, error) {
 		name := fmt.Sprintf("embedding_%s_imb%s_seed%d.png", method, fmtNum(p.Imbalance), p.Seed)
 		add(name, embedding(st, p, filepath.Join(dir, name)))
 	}
+	st.writeExplanations(add)
 	if len(errs) > 0 {
 		return files, fmt.Errorf("%v", errs)
 	}

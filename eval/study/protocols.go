@@ -94,6 +94,15 @@ func (c *Config) runCell(s *settings, cell Cell, pretrained *model.Store) (Resul
 		}
 		res.External = append(res.External, ext)
 	}
+	if c.explains(cell) {
+		var enc *model.Store
+		if cell.Arm == eval.ArmKNN {
+			enc = pretrained
+		}
+		if err := c.explainCell(cell, out, enc); err != nil {
+			return Result{}, fmt.Errorf("study: %s: explanations: %w", cell.Key(), err)
+		}
+	}
 	res.Seconds = time.Since(t0).Seconds()
 	res.Finished = time.Now().UTC().Truncate(time.Second)
 	return res, nil

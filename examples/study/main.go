@@ -94,6 +94,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		pools          = fs.String("pool", "", "comma-separated unlabelled pretraining pools: MedMNIST .npz files (all their images) or image folders (streamed); each is named after its file")
 		pretrainOn     = fs.String("pretrain-on", "", "comma-separated pretraining sources of the methods: own (each cell's training images) and/or pool names (default: own, plus every -pool)")
 		externals      = fs.String("external", "", "comma-separated external test sets: file.npz (its test split), file.npz#train|val|test|all, or an image folder with the dataset's classes")
+		explainN       = fs.Int("explain", def.Explain, "explain every arm of the first seed on this many test images per class (Grad-CAM, or attention rollout for ViTs), drawn as one grid per label fraction (0: none)")
 		shard          = fs.String("shard", "", "run only shard i/n of the grid (e.g. 2/3), as one of n processes or machines sharing -out; then run once without -shard to write the report")
 		merge          = fs.String("merge", "", "comma-separated study folders (shards run apart) to merge into -out; then the report is written from -out, computing nothing")
 	)
@@ -162,6 +163,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	apply("bootstrap", func() error { cfg.BootstrapReps = *bootstrap; return nil })
 	apply("folds", func() error { cfg.Folds = *folds; return nil })
+	apply("explain", func() error { cfg.Explain = *explainN; return nil })
 	apply("remedy-arms", func() (e error) {
 		if *remedyArms != "" {
 			cfg.RemedyArms, e = eval.ParseArms(*remedyArms)
