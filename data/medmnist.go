@@ -13,11 +13,11 @@ import (
 
 // Dataset is a MedMNIST set: its three splits and the task they pose.
 type Dataset struct {
-	Name             string // file name without ".npz", e.g. "pneumoniamnist_imbalanced"
-	File             string // base file name, used in error messages
-	Known            bool   // whether Name matched a set of KnownSets (else the task was inferred or given)
-	Task             Task
-	NumClasses       int // classes, or labels per image for MultiLabel
+	Name       string // file name without ".npz", e.g. "pneumoniamnist_imbalanced"
+	File       string // base file name, used in error messages
+	Known      bool   // whether Name matched a set of KnownSets (else the task was inferred or given)
+	Task       Task
+	NumClasses int // classes, or labels per image for MultiLabel
 	// Classes names the classes (or labels) when the source has names (image folders,
 	// CSV columns); nil for MedMNIST files, whose classes are numbers.
 	Classes          []string
