@@ -23,8 +23,12 @@ func (c Config) Describe() string {
 	}
 	ds := c.Dataset
 	var b strings.Builder
-	fmt.Fprintf(&b, "Dataset %s (%s, %d classes; train %d / val %d / test %d images of %d×%d×%d). ",
-		ds.Name, ds.Task, ds.NumClasses, ds.Train.N, ds.Val.N, ds.Test.N, ds.Train.Height, ds.Train.Width, ds.Train.Channels)
+	kinds := "classes"
+	if ds.Train.MultiLabel() {
+		kinds = "labels"
+	}
+	fmt.Fprintf(&b, "Dataset %s (%s, %d %s; train %d / val %d / test %d images of %d×%d×%d). ",
+		ds.Name, ds.Task, ds.NumClasses, kinds, ds.Train.N, ds.Val.N, ds.Test.N, ds.Train.Height, ds.Train.Width, ds.Train.Channels)
 	fmt.Fprintf(&b, "Encoder %s (%d features). Seeds %v; label fractions %v; imbalance ratios %v (majority:minority imposed on the training split before subsetting). ",
 		c.Encoder.Name(), c.Encoder.FeatureDim(), c.Seeds, c.Fractions, c.Imbalances)
 	p := c.Pretrain

@@ -35,6 +35,7 @@ import (
 
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/augment"
+	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/study"
 	"github.com/medssl/medssl/examples/internal/cli"
@@ -58,7 +59,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("study", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	var (
-		dataPath       = fs.String("data", "", "single-label MedMNIST .npz file (default: the embedded BreastMNIST)")
+		dataPath       = fs.String("data", "", "MedMNIST .npz file, or a folder of images with labels.csv (one label column, or 0/1 finding columns for multi-label), split by patient (default: the embedded BreastMNIST)")
+		imageSize      = fs.Int("image-size", 28, "-data folder: resize images to this side (MedMNIST's 28 by default)")
+		splitFractions = fs.String("split", "0.7,0.1,0.2", "-data folder: train,val,test fractions of the patients")
+		splitSeed      = fs.Int64("split-seed", 1, "-data folder: seed of the patient split (its manifest is written to -out)")
+		holdout        = fs.Float64("holdout", 0, "carve this fraction of the training split out as the internal test set (stratified, by patient), e.g. when the file's own test split is given as -external")
 		methods        = fs.String("methods", strings.Join(def.Methods, ","), "comma-separated pretext methods ("+strings.Join(ssl.Names(), ", ")+"), or none for a randomly initialised encoder")
 		arms           = fs.String("arms", armNames(def.Arms), "comma-separated arms: "+armNames(eval.Arms()))
 		remedies       = fs.String("remedy", strings.Join(def.Remedies, ","), "comma-separated remedies against class imbalance for the trained arms: "+strings.Join(supervised.RemedyNames(), ", "))
@@ -91,7 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		reportOnly     = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results files (every line, whatever settings it was computed with)")
 		remedyArms     = fs.String("remedy-arms", "", "comma-separated trained arms the -remedy list applies to (default: supervised,linear,finetune); the others train without a remedy")
 		folds          = fs.Int("folds", def.Folds, "k-fold cross-validation on train+val (by patient, stratified, per seed) instead of the fixed validation split (0: none)")
-		pools          = fs.String("pool", "", "comma-separated unlabelled pretraining pools: MedMNIST .npz files (all their images) or image folders (streamed); each is named after its file")
+		pools          = fs.String("pool", "", "comma-separated unlabelled pretraining pools: MedMNIST .npz files (all their images) or image folders (streamed), each named after its file; or dev, the dataset's own train and val images (one pretraining per seed for every fold)")
 		pretrainOn     = fs.String("pretrain-on", "", "comma-separated pretraining sources of the methods: own (each cell's training images) and/or pool names (default: own, plus every -pool)")
 		externals      = fs.String("external", "", "comma-separated external test sets: file.npz (its test split), file.npz#train|val|test|all, or an image folder with the dataset's classes")
 		explainN       = fs.Int("explain", def.Explain, "explain every arm of the first seed on this many test images per class (Grad-CAM, or attention rollout for ViTs), drawn as one grid per label fraction (0: none)")
@@ -176,7 +181,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg.OutDir, cfg.StopAfter, cfg.Progress = *out, *stopAfter, stdout
 	cfg.Pretrain.Progress, cfg.Protocols.Train.Progress = *progress, *progress
-	if cfg.Dataset, err = cli.Dataset(*dataPath); err != nil {
+	if cfg.Dataset, err = dataset(*dataPath, *imageSize, *splitFractions, *splitSeed, *holdout, *out); err != nil {
 		return err
 	}
 	if err := sources(&cfg, *pools, *pretrainOn, *externals); err != nil {
@@ -223,17 +228,54 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\n%s\n", report)
 	fmt.Fprintf(stdout, "wrote %s, %s, %s and the plots in %s\n", study.ReportFile, study.CSVFile, study.JSONFile, cfg.OutDir)
-	fmt.Fprintln(stdout, "Data: MedMNIST (Yang et al., MedMNIST v2, Scientific Data 2023), CC BY 4.0.")
+	if st, err := os.Stat(*dataPath); err == nil && st.IsDir() {
+		fmt.Fprintf(stdout, "Data: %s; credit its source as its README says.\n", *dataPath)
+	} else {
+		fmt.Fprintln(stdout, "Data: MedMNIST (Yang et al., MedMNIST v2, Scientific Data 2023), CC BY 4.0.")
+	}
 	if stopped {
 		fmt.Fprintf(stdout, "partial study (%d of %d cells): rerun with -out %s to finish it\n", len(st.Results), st.Cells, cfg.OutDir)
 	}
 	return nil
 }
 
+// dataset loads -data: a MedMNIST file (or the embedded BreastMNIST) or an image folder split
+// by patient, with -holdout's internal test set carved out of its training split.
+func dataset(path string, size int, split string, splitSeed int64, holdout float64, out string) (*data.Dataset, error) {
+	var ds *data.Dataset
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		fr, err := cli.Floats("split", split)
+		if err != nil {
+			return nil, err
+		}
+		if len(fr) != 3 {
+			return nil, fmt.Errorf("-split %q: want train,val,test fractions", split)
+		}
+		ds, err = cli.FolderDataset(path, size, data.SplitFractions{Train: fr[0], Val: fr[1], Test: fr[2]}, splitSeed, filepath.Join(out, "manifest.json"))
+		if err != nil {
+			return nil, err
+		}
+	} else if ds, err = cli.Dataset(path); err != nil {
+		return nil, err
+	}
+	if holdout > 0 {
+		return cli.HoldOut(ds, holdout, splitSeed)
+	}
+	return ds, nil
+}
+
 // sources sets the study's pretraining pools, their use and its external test sets from
 // the flags.
 func sources(cfg *study.Config, pools, pretrainOn, externals string) error {
 	for _, p := range cli.List(pools) {
+		if p == "dev" {
+			pool, err := cli.DevPool(cfg.Dataset)
+			if err != nil {
+				return err
+			}
+			cfg.Pools = append(cfg.Pools, pool)
+			continue
+		}
 		pool, err := cli.Pool(p, cfg.Dataset.Train)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,4 +131,86 @@ func folderTestSet(dir string, like *data.Dataset) (*data.Split, error) {
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir()
+}
+
+// FolderDataset loads an image folder as a dataset split by patient: dir holds the images
+// (or an images/ folder) and labels.csv (file, optional patient, then a label column, or
+// several 0/1 finding columns for a multi-label task, which is detected from the header:
+// more than one 0/1 column). Images are resized to size×size (0: as they are, which must
+// then all agree). Patients go to train, val and test with the fractions given (data.
+// SplitByPatient with seed); the manifest is written to manifestPath when it is not empty,
+// so the split can be checked and reused.
+func FolderDataset(dir string, size int, fractions data.SplitFractions, seed int64, manifestPath string) (*data.Dataset, error) {
+	csv := filepath.Join(dir, "labels.csv")
+	if !fileExists(csv) {
+		return nil, fmt.Errorf("-data %s: no labels.csv in the folder", dir)
+	}
+	images := dir
+	if st, err := os.Stat(filepath.Join(dir, "images")); err == nil && st.IsDir() {
+		images = filepath.Join(dir, "images")
+	}
+	var opts []folder.Option
+	if size > 0 {
+		opts = append(opts, folder.ImageSize(size, size))
+	}
+	multi, err := folder.Load(images, append(opts, folder.MultiLabelCSV(csv))...)
+	f := multi
+	if err != nil {
+		// Not a multi-label table (fewer than two 0/1 columns): one label column.
+		var single error
+		if f, single = folder.Load(images, append(opts, folder.LabelsCSV(csv))...); single != nil {
+			return nil, fmt.Errorf("-data %s: %v (read as a multi-label table: %v)", dir, single, err)
+		}
+	}
+	m, err := f.SplitByPatient(fractions, seed)
+	if err != nil {
+		return nil, fmt.Errorf("-data %s: %w", dir, err)
+	}
+	if manifestPath != "" {
+		if err := os.MkdirAll(filepath.Dir(manifestPath), 0o755); err != nil {
+			return nil, err
+		}
+		if err := data.WriteManifest(manifestPath, m); err != nil {
+			return nil, err
+		}
+	}
+	ds, err := f.Dataset(m)
+	if err != nil {
+		return nil, err
+	}
+	ds.Name, ds.File = filepath.Base(filepath.Clean(dir)), filepath.Base(filepath.Clean(dir))
+	return ds, nil
+}
+
+// HoldOut carves an internal test set out of the training split: one of round(1/fraction)
+// stratified folds of it (data.Folds with seed, patients kept whole), the rest staying for
+// training. It serves a file whose own test split plays another role (an external test).
+func HoldOut(ds *data.Dataset, fraction float64, seed int64) (*data.Dataset, error) {
+	if !(fraction > 0 && fraction < 1) {
+		return nil, fmt.Errorf("-holdout %v, want a fraction in (0, 1)", fraction)
+	}
+	k := max(2, int(math.Round(1/fraction)))
+	folds, err := data.Folds(ds.Train, k, seed)
+	if err != nil {
+		return nil, fmt.Errorf("-holdout: %w", err)
+	}
+	train, test, err := data.FoldSplits(ds.Train, folds, 0)
+	if err != nil {
+		return nil, fmt.Errorf("-holdout: %w", err)
+	}
+	out := *ds
+	out.Name = ds.Name + "-holdout"
+	out.Train, out.Test = train, test
+	return &out, nil
+}
+
+// DevPool is the development images (train and val, labels unused) as a pretraining pool
+// named "dev": under cross-validation one pretraining per seed then serves every fold,
+// without ever seeing a test image.
+func DevPool(ds *data.Dataset) (study.Pool, error) {
+	dev, err := data.Concat("dev", ds.Train, ds.Val)
+	if err != nil {
+		return study.Pool{}, err
+	}
+	return study.Pool{Name: "dev", Source: dev}, nil
 }
