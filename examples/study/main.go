@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		reportOnly     = fs.Bool("report-only", false, "compute nothing: rewrite report.md, cells.csv/json and the plots from -out's results files (every line, whatever settings it was computed with)")
 		remedyArms     = fs.String("remedy-arms", "", "comma-separated trained arms the -remedy list applies to (default: supervised,linear,finetune); the others train without a remedy")
 		folds          = fs.Int("folds", def.Folds, "k-fold cross-validation on train+val (by patient, stratified, per seed) instead of the fixed validation split (0: none)")
-		pools          = fs.String("pool", "", "comma-separated unlabelled pretraining pools: MedMNIST .npz files (all their images) or image folders (streamed), each named after its file; or dev, the dataset's own train and val images (one pretraining per seed for every fold)")
+		pools          = fs.String("pool", "", "comma-separated unlabelled pretraining pools: MedMNIST .npz files (all their images) or image folders (streamed), each named after its file; dev, the dataset's own train and val images (one pretraining per seed for every fold); or train, its training images as they are (one pretraining per seed for every imbalance)")
 		pretrainOn     = fs.String("pretrain-on", "", "comma-separated pretraining sources of the methods: own (each cell's training images) and/or pool names (default: own, plus every -pool)")
 		externals      = fs.String("external", "", "comma-separated external test sets: file.npz (its test split), file.npz#train|val|test|all, or an image folder with the dataset's classes")
 		explainN       = fs.Int("explain", def.Explain, "explain every arm of the first seed on this many test images per class (Grad-CAM, or attention rollout for ViTs), drawn as one grid per label fraction (0: none)")
@@ -268,12 +268,18 @@ func dataset(path string, size int, split string, splitSeed int64, holdout float
 // the flags.
 func sources(cfg *study.Config, pools, pretrainOn, externals string) error {
 	for _, p := range cli.List(pools) {
-		if p == "dev" {
+		switch p {
+		case "dev":
 			pool, err := cli.DevPool(cfg.Dataset)
 			if err != nil {
 				return err
 			}
 			cfg.Pools = append(cfg.Pools, pool)
+			continue
+		case "train":
+			// The training images as they are, before any imbalance is imposed: one
+			// pretraining per seed serves every imbalance ratio and fraction.
+			cfg.Pools = append(cfg.Pools, study.Pool{Name: "train", Source: cfg.Dataset.Train})
 			continue
 		}
 		pool, err := cli.Pool(p, cfg.Dataset.Train)
