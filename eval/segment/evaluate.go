@@ -90,7 +90,7 @@ var ClassColours = []color.RGBA{{230, 40, 40, 255}, {40, 200, 60, 255}, {50, 90,
 // Overlay draws slice i of s three times side by side, scaled up by an integer factor:
 // the grey image, the image with the true mask, and the image with the predicted mask
 // pred (N·Height·Width classes, as Evaluation.Pred), each foreground class blended in its
-// ClassColours colour at 45%.
+// ClassColours colour at 45%, the panels apart by scale white pixels.
 func Overlay(s *seg.Slices, pred []uint8, i, scale int) (*image.RGBA, error) {
 	n := s.Height * s.Width
 	if i < 0 || i >= s.N() || len(pred) != s.N()*n || scale < 1 {
@@ -99,6 +99,9 @@ func Overlay(s *seg.Slices, pred []uint8, i, scale int) (*image.RGBA, error) {
 	img, truth, p := s.Image(i), s.Mask(i), pred[i*n:(i+1)*n]
 	w, h := s.Width*scale, s.Height*scale
 	out := image.NewRGBA(image.Rect(0, 0, 3*w+2*scale, h))
+	for k := range out.Pix { // opaque white gaps between the panels
+		out.Pix[k] = 255
+	}
 	for panel, mask := range [][]uint8{nil, truth, p} {
 		x0 := panel * (w + scale)
 		for y := range h {
