@@ -147,8 +147,8 @@ func (s *Set) Slices(cfg SliceConfig) (*Slices, error) {
 	for _, c := range s.Cases {
 		w := cfg.Window
 		if cfg.Percentiles != [2]float64{} {
-			lo := Percentile(c.Image.Data, cfg.Percentiles[0])
-			hi := Percentile(c.Image.Data, cfg.Percentiles[1])
+			sorted := sortedFinite(c.Image.Data)
+			lo, hi := percentileSorted(sorted, cfg.Percentiles[0]), percentileSorted(sorted, cfg.Percentiles[1])
 			w = data.Window{Center: (lo + hi) / 2, Width: max(hi-lo, 1e-6)}
 		}
 		img, err := c.Image.Slices(cfg.Plane, w)
@@ -212,23 +212,32 @@ func place(src []uint8, st *Stack, height, width int) []uint8 {
 // linear interpolation between order statistics (numpy's default): with the n values
 // sorted, position q/100·(n−1). It returns 0 when no value is finite.
 func Percentile(vals []float32, q float64) float64 {
+	return percentileSorted(sortedFinite(vals), q)
+}
+
+// sortedFinite returns the finite values of vals, sorted, as float64.
+func sortedFinite(vals []float32) []float64 {
 	s := make([]float64, 0, len(vals))
 	for _, v := range vals {
 		if f := float64(v); !math.IsNaN(f) && !math.IsInf(f, 0) {
 			s = append(s, f)
 		}
 	}
+	slices.Sort(s)
+	return s
+}
+
+// percentileSorted is Percentile of sorted values.
+func percentileSorted(s []float64, q float64) float64 {
 	if len(s) == 0 {
 		return 0
 	}
-	slices.Sort(s)
 	pos := q / 100 * float64(len(s)-1)
 	lo := int(math.Floor(pos))
 	if lo >= len(s)-1 {
 		return s[len(s)-1]
 	}
-	frac := pos - float64(lo)
-	return s[lo] + frac*(s[lo+1]-s[lo])
+	return s[lo] + (pos-float64(lo))*(s[lo+1]-s[lo])
 }
 
 // Batches serves slices for training as an endless GoMLX train.Dataset: each batch's

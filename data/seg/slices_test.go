@@ -52,7 +52,7 @@ func TestSlicesAlignWithVolumes(t *testing.T) {
 		total += st.Count
 		lo, hi := Percentile(c.Image.Data, 0.5), Percentile(c.Image.Data, 99.5)
 		w := data.Window{Center: (lo + hi) / 2, Width: hi - lo}
-		wantTop, wantLeft := (56-d[1])/2, -((d[0]-30)/2)
+		wantTop, wantLeft := (56-d[1])/2, -((d[0] - 30) / 2)
 		if st.Top != wantTop || st.Left != wantLeft {
 			t.Errorf("%s: offsets (%d, %d), want (%d, %d)", c.Name, st.Top, st.Left, wantTop, wantLeft)
 		}
