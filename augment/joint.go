@@ -1,6 +1,8 @@
 package augment
 
 import (
+	"math"
+
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
@@ -134,7 +136,7 @@ func (t JointRotation) ApplyJoint(scope *model.Scope, images, masks *Node) (*Nod
 		return images, masks
 	}
 	b := images.Shape().Dimensions[0]
-	rad := t.Degrees * 3.141592653589793 / 180
+	rad := t.Degrees * math.Pi / 180
 	angles := uniform(scope, images.Graph(), images.DType(), -rad, rad, b)
 	return Rotate(images, angles, t.Fill), maskBack(RotateNearest(m, angles, 0), masks)
 }
