@@ -17,6 +17,12 @@
 //     gather (bilinear sampling).
 //   - The input images are data: no gradient flows through the random parameters.
 //
+// Segmentation needs image and mask moved together: a JointTransform (JointFlip,
+// JointRot90, JointRotation, JointCrop, composed by JointPipeline, see
+// SegmentationDefault) draws its parameters once per sample for both and reads the mask
+// by nearest neighbour (RotateNearest, CropResizeNearest), while ImageOnly applies any
+// intensity Transform to the images alone.
+//
 // Transform values are plain structs with documented defaults from their constructors
 // (New*/...Default functions); every field can be changed before use. The deterministic
 // kernels behind them (CropResize, Rotate, Rot90, Blur, FlipWhere) are exported for

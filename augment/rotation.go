@@ -40,6 +40,14 @@ func (t RandomRotation) Apply(scope *model.Scope, images *Node) *Node {
 // It is a single batched gather of the 4 neighbors of every output pixel; a separable
 // (matrix-product) form does not exist for general angles.
 func Rotate(images, angles *Node, fill float64) *Node {
+	checkImages("Rotate", images)
+	sy, sx := rotationSources(images, angles)
+	return bilinearSample(images, sy, sx, fill)
+}
+
+// rotationSources returns where each output pixel of a rotation by angles [B] reads the
+// input images [B, H, W, C]: (sy, sx) [B, H, W], the formula of Rotate.
+func rotationSources(images, angles *Node) (sy, sx *Node) {
 	b, h, w, _ := checkImages("Rotate", images)
 	g := images.Graph()
 	dt := images.DType()
@@ -48,9 +56,9 @@ func Rotate(images, angles *Node, fill float64) *Node {
 	dx := graph.AddScalar(graph.Iota(g, shapesOf(dt, 1, h, w), 2), -cx)
 	cos := graph.Reshape(graph.Cos(angles), b, 1, 1)
 	sin := graph.Reshape(graph.Sin(angles), b, 1, 1)
-	sx := graph.AddScalar(graph.Sub(graph.Mul(dx, cos), graph.Mul(dy, sin)), cx) // [B, H, W]
-	sy := graph.AddScalar(graph.Add(graph.Mul(dx, sin), graph.Mul(dy, cos)), cy)
-	return bilinearSample(images, sy, sx, fill)
+	sx = graph.AddScalar(graph.Sub(graph.Mul(dx, cos), graph.Mul(dy, sin)), cx) // [B, H, W]
+	sy = graph.AddScalar(graph.Add(graph.Mul(dx, sin), graph.Mul(dy, cos)), cy)
+	return sy, sx
 }
 
 // bilinearSample reads images [B, H, W, C] at fractional positions (sy, sx) [B, Ho, Wo]

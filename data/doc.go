@@ -23,7 +23,8 @@
 // types. Package data/folder reads folders of PNG and JPEG files (class sub-folders or a
 // labels CSV) into a Split; data/stream streams such a folder from disk for sets larger
 // than memory, as a [Source]; data/nifti and data/dicom read volumes, which [Volume]
-// cuts into slices.
+// cuts into slices; data/seg pairs images with segmentation masks (NIfTI volumes or 2D
+// files) and cuts them into aligned image/mask slices.
 //
 // Files with patients are [Item] values: [SplitByPatient] assigns every patient to one of
 // train, val and test (stratified by label, seeded) and records the split in a [Manifest],

@@ -253,6 +253,19 @@ func (v *Volume) Orientation() (axis [3]int, increasing [3]bool) {
 	return axis, increasing
 }
 
+// PlaneSpacing returns the distances in mm between neighbouring rows, columns and slices
+// of the images Slices cuts in plane p: the spacing of the voxel axis each of them runs
+// along. Distances measured on stacked slices (a segmentation's surface distances) need
+// them.
+func (v *Volume) PlaneSpacing(p Plane) (rows, cols, slices float64, err error) {
+	view, ok := p.view()
+	if !ok {
+		return 0, 0, 0, fmt.Errorf("data: Volume.PlaneSpacing: unknown plane %d: %w", int(p), ErrArgument)
+	}
+	axis, _ := v.Orientation()
+	return v.Spacing[axis[view.row]], v.Spacing[axis[view.col]], v.Spacing[axis[view.normal]], nil
+}
+
 // SliceOption configures Volume.Slices.
 type SliceOption func(*volSliceConfig)
 

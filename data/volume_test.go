@@ -268,3 +268,28 @@ func TestVolumeValidate(t *testing.T) {
 		t.Errorf("World = %v", p)
 	}
 }
+
+// TestVolumePlaneSpacing: on a volume whose file axes are (k->x, i->y, j->z) with spacings
+// 0.5, 2 and 3 mm along i, j, k, each plane's rows, columns and slices run along the world
+// axes Plane documents, so they take the spacing of the voxel axis under that world axis.
+func TestVolumePlaneSpacing(t *testing.T) {
+	affine := [4][4]float64{{0, 0, 3, 0}, {0.5, 0, 0, 0}, {0, 2, 0, 0}, {0, 0, 0, 1}}
+	v := volTestVolume(4, 5, 6, affine)
+	x, y, z := 3.0, 0.5, 2.0 // spacing along world x, y, z
+	for _, c := range []struct {
+		p                  Plane
+		rows, cols, slices float64
+	}{
+		{Axial, y, x, z},    // rows anterior-posterior, columns right-left
+		{Coronal, z, x, y},  // rows superior-inferior, columns right-left
+		{Sagittal, z, y, x}, // rows superior-inferior, columns anterior-posterior
+	} {
+		r, cl, s, err := v.PlaneSpacing(c.p)
+		if err != nil || r != c.rows || cl != c.cols || s != c.slices {
+			t.Errorf("%v: PlaneSpacing = %v, %v, %v (%v), want %v, %v, %v", c.p, r, cl, s, err, c.rows, c.cols, c.slices)
+		}
+	}
+	if _, _, _, err := v.PlaneSpacing(Plane(9)); !errors.Is(err, ErrArgument) {
+		t.Errorf("unknown plane: %v, want ErrArgument", err)
+	}
+}

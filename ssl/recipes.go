@@ -84,6 +84,10 @@ func (r Recipe) For(m Method, enc models.Encoder, batch int) (optim.Config, erro
 //	mae          AdamW 1.5e-4·B/256, β (0.9, 0.95), wd 0.05, 40-epoch warm-up, cosine (He et al. 2022)
 //	rotation     SGD Nesterov 0.1·B/128, wd 5e-4, ×0.2 at 30%, 60%, 80% (Gidaris et al. 2018, CIFAR)
 //	jigsaw       SGD 0.01·B/256, momentum 0.9, wd 5e-4, ×0.1 at 1/3 and 2/3 (Noroozi & Favaro 2016)
+//	genesis      SGD 1.0 (not scaled: the paper trains batches of 6 cubes), momentum 0.9, no weight
+//	             decay, constant (Zhou et al. 2021's repository; its halving of the rate when the
+//	             validation loss stalls is not reproduced)
+//	simmim       AdamW 1e-4·B/256 (8e-4 at 2048), wd 0.05, 10-epoch warm-up, cosine (Xie et al. 2022)
 func PaperRecipe(name string, enc models.Encoder, batch int) (optim.Config, error) {
 	_, vit := enc.(models.ViTConfig)
 	lars := func(base, wd float64) optim.Config { return optim.LARSConfig(base, wd).Scaled(batch) }
@@ -136,6 +140,10 @@ func PaperRecipe(name string, enc models.Encoder, batch int) (optim.Config, erro
 		c.Nesterov, c.WeightDecay = true, 5e-4
 		c.Schedule = optim.Schedule{Decay: optim.Steps, Milestones: []float64{0.3, 0.6, 0.8}, Gamma: 0.2}
 		return c, nil
+	case "genesis":
+		return optim.SGDConfig(1), nil
+	case "simmim":
+		return adamW(1e-4, 0.05, 10), nil
 	case "jigsaw":
 		c := optim.SGDConfig(0.01).Scaled(batch)
 		c.WeightDecay = 5e-4

@@ -46,6 +46,11 @@
 // p-values of several comparisons. With 3 to 5 seeds these tests have little
 // power: the smallest exact Wilcoxon p-value for 5 pairs is 0.0625.
 //
+// Segmentation. Dice and IoU of binary masks (both empty: 1), per class of label maps,
+// and the 95th-percentile Hausdorff distance HD95 of 3D (or 2D) masks on a voxel grid
+// with its spacing, in mm (both empty: 0; one empty: +Inf). ScoreVolume scores one volume
+// per class; SummariseSegmentation averages volumes, counting infinite HD95 apart.
+//
 // Out-of-distribution scores (MaxSoftmaxScore, EnergyScore, Mahalanobis) are all
 // oriented so that higher means more in-distribution; OODAUROC and FPRAtTPR
 // evaluate them with in-distribution examples as positives.
