@@ -144,7 +144,7 @@ func (c *Config) cells() []Cell {
 							} else if m == NoPretraining {
 								continue // nothing pretrains on the pool
 							}
-							for _, a := range []eval.Arm{eval.ArmLinear, eval.ArmKNN, eval.ArmFineTune} {
+							for _, a := range c.encoderArms() {
 								// "none"+"finetune" would repeat the supervised arm.
 								if !want[a] || (m == NoPretraining && a == eval.ArmFineTune) {
 									continue
@@ -164,6 +164,15 @@ func (c *Config) cells() []Cell {
 		}
 	}
 	return out
+}
+
+// encoderArms lists, in grid order, the arms that read an encoder: the linear probe, kNN
+// and fine-tuning; for segmentation, the frozen encoder and fine-tuning.
+func (c *Config) encoderArms() []eval.Arm {
+	if c.segmentation() {
+		return []eval.Arm{ArmFrozen, eval.ArmFineTune}
+	}
+	return []eval.Arm{eval.ArmLinear, eval.ArmKNN, eval.ArmFineTune}
 }
 
 // remediesOf lists the remedies trained arm a runs with (see Config.RemedyArms).
@@ -199,11 +208,16 @@ type armRemedy struct {
 // augment.Func: use a struct transform such as augment.Pipeline).
 func (c *Config) fingerprints() (*settings, error) {
 	s := &settings{methods: map[string]json.RawMessage{}, pools: map[string]json.RawMessage{}, arms: map[armRemedy]json.RawMessage{}}
-	ds := c.Dataset
 	var err error
-	if s.dataset, err = describe(map[string]any{"name": ds.Name, "task": ds.Task.String(), "classes": ds.NumClasses,
-		"images": []int{ds.Train.Height, ds.Train.Width, ds.Train.Channels},
-		"splits": []any{splitDigest(ds.Train), splitDigest(ds.Val), splitDigest(ds.Test)}}); err != nil {
+	if c.segmentation() {
+		s.dataset, err = c.describeSegmentation()
+	} else {
+		ds := c.Dataset
+		s.dataset, err = describe(map[string]any{"name": ds.Name, "task": ds.Task.String(), "classes": ds.NumClasses,
+			"images": []int{ds.Train.Height, ds.Train.Width, ds.Train.Channels},
+			"splits": []any{splitDigest(ds.Train), splitDigest(ds.Val), splitDigest(ds.Test)}})
+	}
+	if err != nil {
 		return nil, err
 	}
 	if s.encoder, err = describe(typed(c.Encoder)); err != nil {
@@ -239,6 +253,12 @@ func (c *Config) fingerprints() (*settings, error) {
 	for _, cell := range c.cells() {
 		k := armRemedy{cell.Arm, cell.Remedy}
 		if _, done := s.arms[k]; done {
+			continue
+		}
+		if c.segmentation() {
+			if s.arms[k], err = c.describeSegmentationArm(); err != nil {
+				return nil, fmt.Errorf("study: segmentation protocol: %w", err)
+			}
 			continue
 		}
 		pr, err := c.protocolsFor(cell.Remedy)

@@ -15,6 +15,9 @@ import (
 // missing some classes (its classifier never predicts them) and a test split (internal or
 // external) missing a class (its AUC is undefined, NaN; accuracy still is).
 func (c *Config) checkLabels() (warnings []string, err error) {
+	if c.segmentation() {
+		return nil, nil // masks are checked when the volumes are read (data/seg)
+	}
 	ds := c.Dataset
 	multi := ds.Train.MultiLabel()
 	if missing := missingClasses(ds.Val); len(missing) > 0 && c.Folds == 0 {

@@ -67,6 +67,9 @@ type Config struct {
 	// report's figures then include one grid per label fraction and imbalance. Single-label
 	// datasets only.
 	Explain int
+	// Segmentation, set in place of Dataset, makes this a segmentation study (see
+	// Segmentation): Arms are then supervised, finetune and frozen.
+	Segmentation *Segmentation
 	// Shard, when set, runs only this shard's part of the grid (see Shard).
 	Shard Shard
 
@@ -158,15 +161,11 @@ var ErrStopped = errors.New("study: stopped before the end")
 
 // Validate reports the first setting the study cannot run with, naming it.
 func (c *Config) Validate() error {
-	if c.Dataset == nil || c.Backend == nil || c.Encoder == nil {
-		return errors.New("study: Config needs a Dataset, a Backend and an Encoder")
+	if (c.Dataset == nil && c.Segmentation == nil) || c.Backend == nil || c.Encoder == nil {
+		return errors.New("study: Config needs a Dataset (or a Segmentation), a Backend and an Encoder")
 	}
 	if c.OutDir == "" {
 		return errors.New("study: Config needs an OutDir")
-	}
-	ds := c.Dataset
-	if ds.Train == nil || ds.Val == nil || ds.Test == nil || ds.Train.N == 0 || ds.Val.N == 0 || ds.Test.N == 0 {
-		return fmt.Errorf("study: dataset %q needs non-empty train, val and test splits", ds.Name)
 	}
 	for what, n := range map[string]int{"Methods": len(c.Methods), "Arms": len(c.Arms), "Remedies": len(c.Remedies), "Fractions": len(c.Fractions),
 		"Imbalances": len(c.Imbalances), "Seeds": len(c.Seeds)} {
@@ -182,16 +181,6 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("study: method %q: %w", m, err)
 		}
 	}
-	for _, a := range c.Arms {
-		if _, err := eval.ParseArm(string(a)); err != nil {
-			return fmt.Errorf("study: %w", err)
-		}
-	}
-	for _, a := range c.RemedyArms {
-		if a != eval.ArmSupervised && a != eval.ArmLinear && a != eval.ArmFineTune {
-			return fmt.Errorf("study: RemedyArms: %q is not a trained arm (supervised, linear or finetune)", a)
-		}
-	}
 	for _, f := range c.Fractions {
 		if !(f > 0 && f <= 1) {
 			return fmt.Errorf("study: label fraction %v not in (0, 1]", f)
@@ -202,32 +191,21 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("study: imbalance ratio %v, want a finite ratio >= 1", r)
 		}
 	}
-	for _, r := range c.Remedies {
-		remedy, err := supervised.RemedyByName(r)
-		if err == nil && ds.Train.MultiLabel() {
-			err = remedy.CheckMultiLabel()
-		}
-		if err != nil {
-			return fmt.Errorf("study: remedy %s: %w", r, err)
-		}
-	}
 	if hasDup(c.Methods) || hasDup(c.Arms) || hasDup(c.Remedies) || hasDup(c.Fractions) || hasDup(c.Imbalances) || hasDup(c.Seeds) {
 		return errors.New("study: a method, arm, remedy, fraction, imbalance or seed is listed twice")
-	}
-	if c.Folds < 0 || c.Folds == 1 {
-		return fmt.Errorf("study: Folds %d, want 0 (the dataset's validation split) or at least 2", c.Folds)
-	}
-	if c.Explain < 0 || (c.Explain > 0 && ds.Train.MultiLabel()) {
-		return fmt.Errorf("study: Explain %d: want >= 0, and 0 for a multi-label dataset (explanations pick images per class)", c.Explain)
-	}
-	if err := c.validateSources(); err != nil {
-		return err
 	}
 	if err := c.Shard.validate(); err != nil {
 		return err
 	}
 	if c.BootstrapReps < 0 {
 		return fmt.Errorf("study: BootstrapReps %d, want >= 0", c.BootstrapReps)
+	}
+	if c.segmentation() {
+		if err := c.validateSegmentation(); err != nil {
+			return err
+		}
+	} else if err := c.validateClassification(); err != nil {
+		return err
 	}
 	if c.needsPretraining() {
 		for _, name := range c.Methods {
@@ -244,13 +222,48 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if err := c.validateProtocols(); err != nil {
-		return err
-	}
 	if _, err := c.fingerprints(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// validateClassification checks the settings of a classification study: the dataset, arms,
+// remedies, folds, explanations, sources and the arms' protocols.
+func (c *Config) validateClassification() error {
+	ds := c.Dataset
+	if ds.Train == nil || ds.Val == nil || ds.Test == nil || ds.Train.N == 0 || ds.Val.N == 0 || ds.Test.N == 0 {
+		return fmt.Errorf("study: dataset %q needs non-empty train, val and test splits", ds.Name)
+	}
+	for _, a := range c.Arms {
+		if _, err := eval.ParseArm(string(a)); err != nil {
+			return fmt.Errorf("study: %w", err)
+		}
+	}
+	for _, a := range c.RemedyArms {
+		if a != eval.ArmSupervised && a != eval.ArmLinear && a != eval.ArmFineTune {
+			return fmt.Errorf("study: RemedyArms: %q is not a trained arm (supervised, linear or finetune)", a)
+		}
+	}
+	for _, r := range c.Remedies {
+		remedy, err := supervised.RemedyByName(r)
+		if err == nil && ds.Train.MultiLabel() {
+			err = remedy.CheckMultiLabel()
+		}
+		if err != nil {
+			return fmt.Errorf("study: remedy %s: %w", r, err)
+		}
+	}
+	if c.Folds < 0 || c.Folds == 1 {
+		return fmt.Errorf("study: Folds %d, want 0 (the dataset's validation split) or at least 2", c.Folds)
+	}
+	if c.Explain < 0 || (c.Explain > 0 && ds.Train.MultiLabel()) {
+		return fmt.Errorf("study: Explain %d: want >= 0, and 0 for a multi-label dataset (explanations pick images per class)", c.Explain)
+	}
+	if err := c.validateSources(); err != nil {
+		return err
+	}
+	return c.validateProtocols()
 }
 
 // validateProtocols checks the settings of the arms the study runs, with every remedy.

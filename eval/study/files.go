@@ -21,8 +21,13 @@ func (c Config) Describe() string {
 	if err := c.Validate(); err != nil {
 		return err.Error()
 	}
-	ds := c.Dataset
 	var b strings.Builder
+	if c.segmentation() {
+		c.describeSegmentationStudy(&b)
+		c.describePretraining(&b)
+		return b.String()
+	}
+	ds := c.Dataset
 	kinds := "classes"
 	if ds.Train.MultiLabel() {
 		kinds = "labels"
@@ -31,43 +36,15 @@ func (c Config) Describe() string {
 		ds.Name, ds.Task, ds.NumClasses, kinds, ds.Train.N, ds.Val.N, ds.Test.N, ds.Train.Height, ds.Train.Width, ds.Train.Channels)
 	fmt.Fprintf(&b, "Encoder %s (%d features). Seeds %v; label fractions %v; imbalance ratios %v (majority:minority imposed on the training split before subsetting). ",
 		c.Encoder.Name(), c.Encoder.FeatureDim(), c.Seeds, c.Fractions, c.Imbalances)
-	p := c.Pretrain
-	length := fmt.Sprintf("%d epochs", p.Epochs)
-	if p.Steps > 0 {
-		length = fmt.Sprintf("%d steps", p.Steps)
-	}
 	if c.Folds > 0 {
 		fmt.Fprintf(&b, "%d-fold cross-validation on train and val together (data.Folds: by patient where ids exist, stratified, drawn anew per seed) in place of the validation split; the test split is untouched. ", c.Folds)
 	}
 	for _, t := range c.ExternalTests {
 		fmt.Fprintf(&b, "External test set %s: %d images (%s). ", t.Name, t.Split.N, counts(t.Split.ClassCounts()))
 	}
-	on := make([]string, len(c.PretrainOn))
-	for i, name := range c.PretrainOn {
-		on[i] = "the training images without labels"
-		if pool, ok := c.pool(name); ok {
-			on[i] = fmt.Sprintf("the pool %s (%d unlabelled images)", name, pool.Source.Len())
-		}
-	}
-	fmt.Fprintf(&b, "Pretraining (%s): %s, batch %d, %s augmentation, on %s; ",
-		strings.Join(c.Methods, ", "), length, p.BatchSize, augment.Name(p.Augment), strings.Join(on, " and on "))
-	for i, name := range c.Methods {
-		if name == NoPretraining {
-			continue
-		}
-		m, _ := ssl.New(name)
-		opt, _ := c.pretrainOptimizer(m)
-		sep := "; "
-		if i == len(c.Methods)-1 {
-			sep = ". "
-		}
-		fmt.Fprintf(&b, "%s: %s%s", name, opt, sep)
-	}
-	if c.PretrainRecipe != "" {
-		fmt.Fprintf(&b, "(Recipe %q.) ", c.PretrainRecipe)
-	}
+	c.describePretraining(&b)
 	if c.KNNMonitor {
-		fmt.Fprintf(&b, "Each pretraining is watched by a kNN classifier's validation AUC every %d epochs (labels used for watching only; the last checkpoint is always the one evaluated). ", p.MonitorEpochs)
+		fmt.Fprintf(&b, "Each pretraining is watched by a kNN classifier's validation AUC every %d epochs (labels used for watching only; the last checkpoint is always the one evaluated). ", c.Pretrain.MonitorEpochs)
 	}
 	pr := c.Protocols
 	t := pr.Train
@@ -248,4 +225,41 @@ func joinArms(arms []eval.Arm) string {
 		names[i] = string(a)
 	}
 	return strings.Join(names, ", ")
+}
+
+// describePretraining writes the pretraining settings: methods, length, batch,
+// augmentation, the images pretrained on and each method's optimiser.
+func (c *Config) describePretraining(b *strings.Builder) {
+	p := c.Pretrain
+	length := fmt.Sprintf("%d epochs", p.Epochs)
+	if p.Steps > 0 {
+		length = fmt.Sprintf("%d steps", p.Steps)
+	}
+	on := make([]string, len(c.PretrainOn))
+	for i, name := range c.PretrainOn {
+		on[i] = "the training images without labels"
+		if c.segmentation() {
+			on[i] = "the slices of every training volume without their masks"
+		}
+		if pool, ok := c.pool(name); ok {
+			on[i] = fmt.Sprintf("the pool %s (%d unlabelled images)", name, pool.Source.Len())
+		}
+	}
+	fmt.Fprintf(b, "Pretraining (%s): %s, batch %d, %s augmentation, on %s; ",
+		strings.Join(c.Methods, ", "), length, p.BatchSize, augment.Name(p.Augment), strings.Join(on, " and on "))
+	for i, name := range c.Methods {
+		if name == NoPretraining {
+			continue
+		}
+		m, _ := ssl.New(name)
+		opt, _ := c.pretrainOptimizer(m)
+		sep := "; "
+		if i == len(c.Methods)-1 {
+			sep = ". "
+		}
+		fmt.Fprintf(b, "%s: %s%s", name, opt, sep)
+	}
+	if c.PretrainRecipe != "" {
+		fmt.Fprintf(b, "(Recipe %q.) ", c.PretrainRecipe)
+	}
 }

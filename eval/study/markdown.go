@@ -22,11 +22,42 @@ type ReportMetric struct {
 	Bounded     bool
 }
 
-// ReportMetrics are the metrics the Markdown report tabulates.
+// ReportMetrics are the metrics the Markdown report tabulates for classification; the
+// first is the primary one (paired tests, intervals, label-efficiency plots).
 var ReportMetrics = []ReportMetric{
 	{metrics.MetricAUC, "AUC", true},
 	{metrics.MetricACC, "Accuracy", true},
 	{metrics.MetricBalancedACC, "Balanced accuracy", true},
+}
+
+// SegmentationReportMetrics are the metrics of segmentation studies (foreground means over
+// test volumes in 3D); Dice is the primary one.
+var SegmentationReportMetrics = []ReportMetric{
+	{metrics.MetricDice, "Dice", true},
+	{metrics.MetricIoU, "IoU", true},
+	{metrics.MetricHD95, "HD95 (mm, volumes where finite; lower is better)", false},
+}
+
+// reportMetrics returns the metrics results are tabulated with: SegmentationReportMetrics
+// when they are segmentation results (they have a Dice), else ReportMetrics.
+func reportMetrics(results []Result) []ReportMetric {
+	for _, r := range results {
+		if _, ok := r.Metrics[metrics.MetricDice]; ok {
+			return SegmentationReportMetrics
+		}
+	}
+	return ReportMetrics
+}
+
+// metricTitle names a metric in sentences: "AUC", "Dice".
+func metricTitle(name string) string {
+	switch name {
+	case metrics.MetricDice:
+		return "Dice"
+	case metrics.MetricAUC:
+		return "AUC"
+	}
+	return name
 }
 
 // IntervalMethod states how the report's intervals over seeds are computed.
@@ -204,10 +235,10 @@ func (s *Study) Markdown(w io.Writer, opt MarkdownOptions) error {
 		opt.Machine = Machine(s.Config.Backend.Name())
 	}
 	if opt.Title == "" {
-		opt.Title = fmt.Sprintf("Self-supervised vs supervised on %s", s.Config.Dataset.Name)
+		opt.Title = fmt.Sprintf("Self-supervised vs supervised on %s", s.Config.dataName())
 	}
 	opt.Warnings = append(opt.Warnings, s.Warnings...)
-	if opt.LabelNames == nil {
+	if opt.LabelNames == nil && s.Config.Dataset != nil {
 		opt.LabelNames = s.Config.Dataset.Classes
 	}
 	return WriteMarkdown(w, s.Results, opt)
@@ -255,7 +286,7 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 		}
 		b.WriteString("\n")
 	}
-	for _, m := range ReportMetrics {
+	for _, m := range reportMetrics(results) {
 		fmt.Fprintf(&b, "## %s\n\n", m.Title)
 		writeTable(&b, results, arms, rows, tests, m, len(reps))
 		b.WriteString("\n")
@@ -268,9 +299,11 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 		b.WriteString("\n")
 	}
 
-	comps := Compare(results, metrics.MetricAUC)
+	primary := reportMetrics(results)[0]
+	primaryTitle := metricTitle(primary.Name)
+	comps := Compare(results, primary.Name)
 	if len(comps) > 0 {
-		b.WriteString("## Arms against the supervised baseline (AUC)\n\n")
+		fmt.Fprintf(&b, "## Arms against the supervised baseline (%s)\n\n", primaryTitle)
 		pairing := "Paired over seeds (a seed fixes the labelled subset and the initialisation of both arms)."
 		if folds > 0 {
 			pairing = "Paired over (seed, fold) replicates (both fix the training and validation images, the labelled subset and the initialisation of both arms). The folds of one seed share most of their training images, so their differences are not independent: the tests treat them as if they were, which overstates the evidence; read the p-values as screening, and prefer effects that hold fold by fold."
@@ -280,7 +313,7 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 		if len(tests) > 1 {
 			testCol, testSep = " test set |", "---|"
 		}
-		b.WriteString("| labels | imbalance |" + testCol + " arm | baseline | n | Δ AUC | paired t p | Holm p | Wilcoxon p | Holm p |\n")
+		b.WriteString("| labels | imbalance |" + testCol + " arm | baseline | n | Δ " + primaryTitle + " | paired t p | Holm p | Wilcoxon p | Holm p |\n")
 		b.WriteString("|---|---|" + testSep + "---|---|---|---|---|---|---|---|\n")
 		for _, c := range comps {
 			test := ""
@@ -299,7 +332,25 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 		}
 		b.WriteString("\n")
 	}
-	if opt.PerCell {
+	if opt.PerCell && primary.Name == metrics.MetricDice {
+		b.WriteString("## Every cell (test Dice, 95% bootstrap interval over test volumes)\n\n")
+		b.WriteString("| arm | labels | seed | labelled volumes (slices) | Dice | 95% CI | IoU | HD95 (mm) | volumes with HD95 = ∞ (per class) | val Dice | selected | seconds |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range results {
+			var inf []int
+			for k := 1; ; k++ {
+				v, ok := r.Metrics[fmt.Sprintf("%s_%d", metrics.MetricHD95Inf, k)]
+				if !ok {
+					break
+				}
+				inf = append(inf, int(v))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %d (%s) | %.3f | [%.3f, %.3f] | %.3f | %.2f | %s | %.3f | %s | %.0f |\n", r.Label, pct(r.Fraction), r.Seed,
+				r.TrainN, counts(r.TrainClassCounts), r.Metrics[metrics.MetricDice], r.AUCLow, r.AUCHigh, r.Metrics[metrics.MetricIoU], r.Metrics[metrics.MetricHD95],
+				counts(inf), r.ValAUC, selected(r.Selected), r.Seconds)
+		}
+		b.WriteString("\n")
+	} else if opt.PerCell {
 		b.WriteString("## Every cell (test AUC, 95% stratified bootstrap interval over test images)\n\n")
 		b.WriteString("| arm | labels | imbalance | replicate | test set | labelled images (per class) | AUC | 95% CI | ACC | balanced ACC | val AUC | selected | seconds |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -345,8 +396,8 @@ func Summary(comps []Comparison) string {
 		if c.T.MeanDiff < 0 {
 			verb = "loses to"
 		}
-		wins = append(wins, fmt.Sprintf("%s %s %s at %s labels (imbalance %s%s; Δ AUC %s, p=%s)",
-			c.Label, verb, c.Baseline, pct(c.Fraction), ratio(c.Imbalance), c.onTest(), signed(c.T.MeanDiff), pval(c.HolmT)))
+		wins = append(wins, fmt.Sprintf("%s %s %s at %s labels (imbalance %s%s; Δ %s %s, p=%s)",
+			c.Label, verb, c.Baseline, pct(c.Fraction), ratio(c.Imbalance), c.onTest(), metricTitle(c.Metric), signed(c.T.MeanDiff), pval(c.HolmT)))
 	}
 	if len(wins) > 0 {
 		return "**Summary:** " + strings.Join(wins, "; ") + ". Every other comparison is not significant after Holm correction."
@@ -354,7 +405,11 @@ func Summary(comps []Comparison) string {
 	if math.IsNaN(best) {
 		return "**Summary:** no comparison could be tested (each needs at least 2 pairs with non-identical differences)."
 	}
-	return fmt.Sprintf("**Summary:** no arm differs significantly from the supervised baseline on AUC after Holm correction (smallest corrected p=%s).", pval(best))
+	metric := "AUC"
+	if len(comps) > 0 {
+		metric = metricTitle(comps[0].Metric)
+	}
+	return fmt.Sprintf("**Summary:** no arm differs significantly from the supervised baseline on %s after Holm correction (smallest corrected p=%s).", metric, pval(best))
 }
 
 // onTest is "" for the internal test split and ", on <name>" for an external one.
@@ -382,15 +437,15 @@ func (c Comparison) Sentence() string {
 		return fmt.Sprintf("%s, %s vs %s: no test (%s; %s).", where, c.Label, c.Baseline, c.pairsName(), c.Err)
 	}
 	if !c.Significant() {
-		return fmt.Sprintf("%s, %s vs %s: not significant (p=%s Holm-corrected, paired t; Δ AUC %s over %s).",
-			where, c.Label, c.Baseline, pval(c.HolmT), signed(c.T.MeanDiff), c.pairsName())
+		return fmt.Sprintf("%s, %s vs %s: not significant (p=%s Holm-corrected, paired t; Δ %s %s over %s).",
+			where, c.Label, c.Baseline, pval(c.HolmT), metricTitle(c.Metric), signed(c.T.MeanDiff), c.pairsName())
 	}
 	winner, loser := c.Label, c.Baseline
 	if c.T.MeanDiff < 0 {
 		winner, loser = c.Baseline, c.Label
 	}
-	return fmt.Sprintf("%s, %s beats %s by %.3f AUC (p=%s Holm-corrected, paired t over %s).",
-		where, winner, loser, math.Abs(c.T.MeanDiff), pval(c.HolmT), c.pairsName())
+	return fmt.Sprintf("%s, %s beats %s by %.3f %s (p=%s Holm-corrected, paired t over %s).",
+		where, winner, loser, math.Abs(c.T.MeanDiff), metricTitle(c.Metric), pval(c.HolmT), c.pairsName())
 }
 
 // layout returns the arm labels (supervised first, then in order of appearance) and the

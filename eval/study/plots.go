@@ -33,22 +33,27 @@ func (st *Study) WritePlots() ([]string, error) {
 	for _, r := range st.Results {
 		imbalances[r.Imbalance] = true
 	}
+	primary := reportMetrics(st.Results)[0].Name
+	mt := metricTitle(primary)
 	for _, test := range testSets(st.Results) {
 		for imb := range imbalances {
-			series := labelEfficiency(st.Results, test, imb)
+			series := labelEfficiency(st.Results, primary, test, imb)
 			if len(series) == 0 {
 				continue
 			}
-			name := fmt.Sprintf("label_efficiency_auc_imb%s.png", fmtNum(imb))
-			title := fmt.Sprintf("%s, %s: test AUC over replicates (95%% t-interval within [0, 1])", st.Config.Dataset.Name, ratioTitle(imb))
-			if test != InternalTest {
-				name = fmt.Sprintf("label_efficiency_auc_%s_imb%s.png", safeName(test), fmtNum(imb))
-				title = fmt.Sprintf("%s, %s: AUC on the external test set %s (95%% t-interval within [0, 1])", st.Config.Dataset.Name, ratioTitle(imb), test)
+			name := fmt.Sprintf("label_efficiency_%s_imb%s.png", primary, fmtNum(imb))
+			title := fmt.Sprintf("%s, %s: test %s over replicates (95%% t-interval within [0, 1])", st.Config.dataName(), ratioTitle(imb), mt)
+			if st.Config.segmentation() {
+				title = fmt.Sprintf("%s: test Dice (3D, foreground mean) over seeds against the fraction of labelled training volumes (95%% t-interval within [0, 1])", st.Config.dataName())
 			}
-			add(name, plot.LabelEfficiency(filepath.Join(dir, name), title, "test AUC", series))
+			if test != InternalTest {
+				name = fmt.Sprintf("label_efficiency_%s_%s_imb%s.png", primary, safeName(test), fmtNum(imb))
+				title = fmt.Sprintf("%s, %s: %s on the external test set %s (95%% t-interval within [0, 1])", st.Config.dataName(), ratioTitle(imb), mt, test)
+			}
+			add(name, plot.LabelEfficiency(filepath.Join(dir, name), title, "test "+mt, series))
 		}
 	}
-	if st.Config.Dataset.NumClasses == 2 && !st.Config.Dataset.Train.MultiLabel() && len(st.Results) > 0 {
+	if ds := st.Config.Dataset; ds != nil && ds.NumClasses == 2 && !ds.Train.MultiLabel() && len(st.Results) > 0 {
 		seed := slices.Min(st.Config.Seeds)
 		type group struct{ frac, imb float64 }
 		curves := map[group][]plot.ROCCurve{}
@@ -115,7 +120,7 @@ func (st *Study) WritePlots() ([]string, error) {
 		add("pretraining_loss.png", plot.TrainingCurves(filepath.Join(dir, "pretraining_loss.png"), "pretraining loss, collapse measures and kNN validation AUC per step", curves))
 	}
 	for _, p := range st.Pretrainings {
-		if p.Seed != slices.Min(st.Config.Seeds) || p.Fold > 1 {
+		if p.Seed != slices.Min(st.Config.Seeds) || p.Fold > 1 || st.Config.segmentation() {
 			continue
 		}
 		method := p.Method
@@ -126,6 +131,7 @@ func (st *Study) WritePlots() ([]string, error) {
 		add(name, embedding(st, p, filepath.Join(dir, name)))
 	}
 	st.writeExplanations(add)
+	st.writeOverlays(add)
 	if len(errs) > 0 {
 		return files, fmt.Errorf("%v", errs)
 	}
@@ -171,7 +177,7 @@ func embedding(st *Study, p Pretraining, path string) error {
 // labelEfficiency returns one series per arm: mean AUC on the test set over replicates at
 // each fraction, with the 95% t-interval within [0, 1] (IntervalMethod) when every fraction
 // has at least 2 replicates.
-func labelEfficiency(results []Result, test string, imbalance float64) []plot.Series {
+func labelEfficiency(results []Result, metric, test string, imbalance float64) []plot.Series {
 	byArm := map[string]map[float64][]float64{}
 	var arms []string
 	for _, r := range results {
@@ -179,7 +185,7 @@ func labelEfficiency(results []Result, test string, imbalance float64) []plot.Se
 		if !ok {
 			continue
 		}
-		v := t.Metrics[metrics.MetricAUC]
+		v := t.Metrics[metric]
 		if r.Imbalance != imbalance || math.IsNaN(v) {
 			continue
 		}

@@ -83,11 +83,18 @@ func (c *Config) pretrain(s *settings, cell Cell) (*model.Store, *Pretraining, e
 			watch.Fold = 1
 		}
 	}
-	train, _, val, err := c.splits(watch)
-	if err != nil {
-		return nil, nil, err
+	var images data.Source
+	var train, val *data.Split
+	if c.segmentation() {
+		if images, err = c.segPretrainImages(); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		if train, _, val, err = c.splits(watch); err != nil {
+			return nil, nil, err
+		}
+		images = train
 	}
-	var images data.Source = train
 	if cell.Pool != "" {
 		pool, ok := c.pool(cell.Pool)
 		if !ok {
@@ -113,7 +120,7 @@ func (c *Config) pretrain(s *settings, cell Cell) (*model.Store, *Pretraining, e
 		return nil, nil, err
 	}
 	p.Seed, p.CheckpointDir = cell.Seed, dir
-	if c.KNNMonitor {
+	if c.KNNMonitor && !c.segmentation() { // a kNN watches class labels; masks are no classes
 		p.Monitors = []ssl.Monitor{eval.KNNMonitor{Train: train, Val: val, Config: c.Protocols.KNN}}
 	}
 	pre, err := ssl.Pretrain(images, p)

@@ -57,6 +57,12 @@ func (c *Config) fold(seed int64, f int) (train, val *data.Split, err error) {
 // pretraining (nil for the supervised arm and method "none").
 func (c *Config) runCell(s *settings, cell Cell, pretrained *model.Store) (Result, error) {
 	t0 := time.Now()
+	if c.segmentation() {
+		res, err := c.runSegmentationCell(s, cell, pretrained)
+		res.Seconds = time.Since(t0).Seconds()
+		res.Finished = time.Now().UTC().Truncate(time.Second)
+		return res, err
+	}
 	ds := c.Dataset
 	_, labelled, val, err := c.splits(cell)
 	if err != nil {
