@@ -24,6 +24,7 @@ var rank = map[string]float64{
 	"data/nifti":         1.5,
 	"data/folder":        1.5,
 	"data/stream":        1.6,
+	"data/seg":           1.6,
 	"augment":            2,
 	"models":             3,
 	"models/optim":       3.2,
@@ -32,6 +33,7 @@ var rank = map[string]float64{
 	"ssl":                4,
 	"supervised":         4,
 	"eval":               5,
+	"eval/segment":       5.2,
 	"eval/plot":          5.5,
 	"eval/study":         6,
 	"":                   7, // the root package: the backend choice, for examples and tests
