@@ -58,7 +58,9 @@ type Config struct {
 	// DiceWeight and CEWeight weigh the two terms of DiceCELoss (>= 0, not both 0).
 	DiceWeight, CEWeight float64
 	// Pretrained, when set, initialises the encoder from the variables under
-	// models.EncoderScope of this store.
+	// models.EncoderScope of this store. An empty store (eval.RandomEncoder(seed)) first
+	// gets a random encoder from its seed: the frozen arm then measures what random
+	// features support.
 	Pretrained *model.Store
 	// FreezeEncoder keeps the Pretrained encoder fixed, in inference mode, and trains the
 	// decoder only (ArmFrozen). It needs Pretrained.

@@ -295,11 +295,24 @@ func TestFrozenArmKeepsEncoderAndFineTuneChangesIt(t *testing.T) {
 	if _, err := RunArm("linear", ArmInput{Backend: cfg.Backend, Encoder: cfg.Encoder, Pretrained: pre, Train: train, Val: val, Test: test}, cfg); err == nil {
 		t.Error("unknown arm: no error")
 	}
-	empty := model.NewStore()
+	// A store of other variables is a mistake; an empty one is a random encoder.
+	other := model.NewStore()
+	if _, err := other.Scope("/other").CreateVariable("x", tensors.FromValue([]float32{1})); err != nil {
+		t.Fatal(err)
+	}
 	c = cfg
-	c.Pretrained = empty
+	c.Pretrained = other
 	if _, err := Train(train, val, c); err == nil || !strings.Contains(err.Error(), "no variables under /encoder") {
 		t.Errorf("pretrained store without an encoder: %v", err)
+	}
+	random := model.NewStore()
+	random.SetParam(model.ParamInitialSeed, int64(5))
+	c.Pretrained, c.FreezeEncoder = random, true
+	if _, err := Train(train, val, c); err != nil {
+		t.Errorf("frozen random encoder (an empty store): %v", err)
+	}
+	if n := len(testutil.VariableValues(t, random, "/"+models.EncoderScope)); n != len(before) {
+		t.Errorf("the empty store got %d encoder variables, want %d", n, len(before))
 	}
 }
 

@@ -286,8 +286,10 @@ func newTrainingStore(cfg Config, trainSlices *seg.Slices) (*model.Store, map[st
 		}
 		return store, multipliers, nil
 	}
-	if cfg.Pretrained.Loader() != nil {
-		// A store restored from a checkpoint holds its variables until a graph asks for them.
+	if cfg.Pretrained.Loader() != nil || isEmpty(cfg.Pretrained) {
+		// A store restored from a checkpoint holds its variables until a graph asks for them;
+		// an empty one (eval.RandomEncoder) gets a random encoder from its seed, the floor a
+		// pretrained encoder must beat.
 		if err := loadEncoder(cfg, trainSlices); err != nil {
 			return nil, nil, fmt.Errorf("segment: loading the pretrained encoder: %w", err)
 		}
@@ -333,6 +335,14 @@ func loadEncoder(cfg Config, s *seg.Slices) error {
 		t.FinalizeAll()
 	}
 	return nil
+}
+
+// isEmpty tells whether a store holds no variables (parameters aside).
+func isEmpty(store *model.Store) bool {
+	for range store.IterVariables() {
+		return false
+	}
+	return true
 }
 
 // underScope tells whether v lives in scope prefix or below it.

@@ -175,12 +175,7 @@ func (c *Config) runSegmentationCell(s *settings, cell Cell, pretrained *model.S
 		}
 	}
 	if cell.Arm.UsesEncoder() && pretrained == nil {
-		// The random-initialisation floor: the encoder's variables are created by one
-		// forward pass on a slice, with the cell's seed.
-		pretrained = eval.RandomEncoder(cell.Seed)
-		if _, err := models.Features(c.Backend, pretrained, c.Encoder, slicesOf[1].Split().Subset([]int{0})); err != nil {
-			return Result{}, fmt.Errorf("study: %s: random encoder: %w", cell.Key(), err)
-		}
+		pretrained = eval.RandomEncoder(cell.Seed) // the random-initialisation floor
 	}
 	out, err := segment.RunArm(segment.Arm(cell.Arm), segment.ArmInput{Backend: c.Backend, Encoder: c.Encoder, Pretrained: pretrained,
 		Train: slicesOf[0], Val: slicesOf[1], Test: slicesOf[2], Seed: cell.Seed}, sg.Protocol)

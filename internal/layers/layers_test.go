@@ -33,7 +33,7 @@ var rank = map[string]float64{
 	"ssl":                4,
 	"supervised":         4,
 	"eval":               5,
-	"eval/segment":       5,
+	"eval/segment":       5.2,
 	"eval/plot":          5.5,
 	"eval/explain":       5.5,
 	"eval/study":         6,
