@@ -23,7 +23,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,11 +84,11 @@ func run(o options) error {
 	if o.data == "" {
 		return errors.New("-data: name a folder of NIfTI volumes (e.g. ../shared/data/hippocampus)")
 	}
-	plane, err := parsePlane(o.plane)
+	plane, err := cli.Plane("plane", o.plane)
 	if err != nil {
 		return err
 	}
-	h, w, err := parseSize(o.size)
+	h, w, err := cli.Size("size", o.size)
 	if err != nil {
 		return err
 	}
@@ -125,29 +124,14 @@ func run(o options) error {
 		return err
 	}
 
-	set, err := seg.LoadNIfTI(o.data)
+	train, val, test, err := cli.SegmentationSplits(o.data, o.volumes, data.SplitFractions{Train: fr[0], Val: fr[1], Test: fr[2]}, o.seed,
+		filepath.Join(o.out, "manifest.json"))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: %d image/label volumes, %d classes (%.1fs)\n", o.data, len(set.Cases), set.NumClasses, time.Since(t0).Seconds())
-	if o.volumes > 0 && o.volumes < len(set.Cases) {
-		if set, err = set.LabelFraction(float64(o.volumes)/float64(len(set.Cases)), o.seed); err != nil {
-			return err
-		}
-		fmt.Printf("using %d volumes drawn with seed %d\n", len(set.Cases), o.seed)
-	}
-	m, err := set.Split(data.SplitFractions{Train: fr[0], Val: fr[1], Test: fr[2]}, o.seed)
-	if err != nil {
-		return err
-	}
-	if err := data.WriteManifest(filepath.Join(o.out, "manifest.json"), m); err != nil {
-		return err
-	}
-	parts := map[string]*seg.Set{}
+	parts := map[string]*seg.Set{"train": train, "val": val, "test": test}
+	fmt.Printf("%s: %d image/label volumes used, %d classes (%.1fs)\n", o.data, len(train.Cases)+len(val.Cases)+len(test.Cases), train.NumClasses, time.Since(t0).Seconds())
 	for _, name := range data.SplitNames() {
-		if parts[name], err = set.Select(m, name); err != nil {
-			return err
-		}
 		if len(parts[name].Cases) == 0 {
 			return fmt.Errorf("the %s split is empty: use more volumes or other -split fractions", name)
 		}
@@ -295,28 +279,7 @@ func writeScores(path string, out *segment.Outcome, o options, arm segment.Arm, 
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-func parsePlane(s string) (data.Plane, error) {
-	for _, p := range []data.Plane{data.Axial, data.Coronal, data.Sagittal} {
-		if p.String() == s {
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf("-plane: %q, want axial, coronal or sagittal", s)
-}
 
-func parseSize(s string) (h, w int, err error) {
-	a, b, ok := strings.Cut(s, "x")
-	if ok {
-		h, err = strconv.Atoi(a)
-		if err == nil {
-			w, err = strconv.Atoi(b)
-		}
-	}
-	if !ok || err != nil || h <= 0 || w <= 0 {
-		return 0, 0, fmt.Errorf("-size: %q, want HxW such as 64x48", s)
-	}
-	return h, w, nil
-}
 
 func mean(xs []float64) float64 {
 	var s float64

@@ -36,7 +36,9 @@ import (
 	"github.com/medssl/medssl"
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/data"
+	"github.com/medssl/medssl/data/seg"
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/segment"
 	"github.com/medssl/medssl/eval/study"
 	"github.com/medssl/medssl/examples/internal/cli"
 	"github.com/medssl/medssl/ssl"
@@ -63,6 +65,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		imageSize      = fs.Int("image-size", 28, "-data folder: resize images to this side (MedMNIST's 28 by default)")
 		splitFractions = fs.String("split", "0.7,0.1,0.2", "-data folder: train,val,test fractions of the patients")
 		splitSeed      = fs.Int64("split-seed", 1, "-data folder: seed of the patient split (its manifest is written to -out)")
+		sliceSize      = fs.String("slice-size", "64x48", "-data NIfTI folder: slices are centred, padded or cropped to HxW")
+		plane          = fs.String("plane", "axial", "-data NIfTI folder: slicing plane (axial, coronal, sagittal)")
+		volumes        = fs.Int("volumes", 0, "-data NIfTI folder: use this many volumes, drawn with -split-seed (0: all)")
+		segSteps       = fs.Int("seg-steps", 300, "-data NIfTI folder: optimisation steps of every segmentation arm (0: -epochs epochs)")
+		valEvery       = fs.Int("val-every", 50, "-data NIfTI folder: steps between two validations of a segmentation arm (each recompiles the inference graph)")
+		overlays       = fs.Int("overlays", 4, "-data NIfTI folder: test slices drawn with every arm's prediction (first seed)")
 		holdout        = fs.Float64("holdout", 0, "carve this fraction of the training split out as the internal test set (stratified, by patient), e.g. when the file's own test split is given as -external")
 		methods        = fs.String("methods", strings.Join(def.Methods, ","), "comma-separated pretext methods ("+strings.Join(ssl.Names(), ", ")+"), or none for a randomly initialised encoder")
 		arms           = fs.String("arms", armNames(def.Arms), "comma-separated arms: "+armNames(eval.Arms()))
@@ -123,7 +131,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	apply("methods", func() error { cfg.Methods = cli.List(*methods); return nil })
-	apply("arms", func() (e error) { cfg.Arms, e = eval.ParseArms(*arms); return e })
 	apply("remedy", func() error { cfg.Remedies = cli.List(*remedies); return nil })
 	apply("recipe", func() error {
 		if *recipe == "" {
@@ -181,11 +188,38 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg.OutDir, cfg.StopAfter, cfg.Progress = *out, *stopAfter, stdout
 	cfg.Pretrain.Progress, cfg.Protocols.Train.Progress = *progress, *progress
-	if cfg.Dataset, err = dataset(*dataPath, *imageSize, *splitFractions, *splitSeed, *holdout, *out); err != nil {
-		return err
-	}
-	if err := sources(&cfg, *pools, *pretrainOn, *externals); err != nil {
-		return err
+	if cli.IsNIfTIFolder(*dataPath) {
+		// A segmentation study: U-Net arms on slices of the volumes (eval/study.Segmentation).
+		cfg.Dataset = nil
+		if cfg.Segmentation, err = segmentation(*dataPath, *sliceSize, *plane, *volumes, *splitFractions, *splitSeed, *out, *overlays); err != nil {
+			return err
+		}
+		p := &cfg.Segmentation.Protocol
+		p.BatchSize, p.Steps, p.ValEvery, p.Progress = *batch, *segSteps, *valEvery, *progress
+		if *segSteps == 0 {
+			p.Epochs = *epochs
+		}
+		if !set["arms"] {
+			*arms = "supervised,frozen,finetune"
+		}
+		cfg.Arms = nil
+		for _, a := range cli.List(*arms) {
+			arm, err := segment.ParseArm(a)
+			if err != nil {
+				return fmt.Errorf("-arms: %w", err)
+			}
+			cfg.Arms = append(cfg.Arms, eval.Arm(arm))
+		}
+	} else {
+		if cfg.Arms, err = eval.ParseArms(*arms); err != nil {
+			return err
+		}
+		if cfg.Dataset, err = dataset(*dataPath, *imageSize, *splitFractions, *splitSeed, *holdout, *out); err != nil {
+			return err
+		}
+		if err := sources(&cfg, *pools, *pretrainOn, *externals); err != nil {
+			return err
+		}
 	}
 	if cfg.Backend, err = medssl.Backend(); err != nil {
 		return err
@@ -262,6 +296,34 @@ func dataset(path string, size int, split string, splitSeed int64, holdout float
 		return cli.HoldOut(ds, holdout, splitSeed)
 	}
 	return ds, nil
+}
+
+// segmentation loads a NIfTI segmentation folder split by volume into a study's
+// Segmentation (protocol: segment.DefaultConfig).
+func segmentation(dir, size, planeName string, volumes int, split string, seed int64, out string, overlays int) (*study.Segmentation, error) {
+	h, w, err := cli.Size("slice-size", size)
+	if err != nil {
+		return nil, err
+	}
+	plane, err := cli.Plane("plane", planeName)
+	if err != nil {
+		return nil, err
+	}
+	fr, err := cli.Floats("split", split)
+	if err != nil {
+		return nil, err
+	}
+	if len(fr) != 3 {
+		return nil, fmt.Errorf("-split %q: want train,val,test fractions", split)
+	}
+	train, val, test, err := cli.SegmentationSplits(dir, volumes, data.SplitFractions{Train: fr[0], Val: fr[1], Test: fr[2]}, seed, filepath.Join(out, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	sc := seg.DefaultSliceConfig(h, w)
+	sc.Plane = plane
+	return &study.Segmentation{Name: filepath.Base(filepath.Clean(dir)), Train: train, Val: val, Test: test, Slices: sc,
+		Protocol: segment.DefaultConfig(), Overlays: overlays}, nil
 }
 
 // sources sets the study's pretraining pools, their use and its external test sets from
