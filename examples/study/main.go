@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		finetuneEpochs = fs.Int("finetune-epochs", def.Protocols.FineTune.Epochs, "fine-tuning epochs")
 		probeEpochs    = fs.Int("probe-epochs", def.Protocols.Probe.Epochs, "epochs of each linear probe (features are cached: cheap)")
 		batch          = fs.Int("batch", def.Protocols.Train.BatchSize, "batch size of every training")
+		pretrainBatch  = fs.Int("pretrain-batch", def.Pretrain.BatchSize, "pretraining batch size, when it should differ from -batch")
 		encoderLR      = fs.Float64("encoder-lr", def.Protocols.FineTune.EncoderLRMultiplier, "fine-tuning: encoder learning rate as a multiple of the head's (0 freezes it)")
 		trainableFrom  = fs.String("trainable-from", def.Protocols.FineTune.TrainableFrom, "fine-tuning: train only from this encoder scope on, e.g. encoder/stage4 (default: all)")
 		k              = fs.Int("k", def.Protocols.KNN.K, "kNN: neighbours")
@@ -157,6 +158,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		cfg.Pretrain.BatchSize, cfg.Protocols.Train.BatchSize, cfg.Protocols.Probe.BatchSize = *batch, *batch, *batch
 		return nil
 	})
+	if set["pretrain-batch"] {
+		cfg.Pretrain.BatchSize = *pretrainBatch
+	}
 	apply("encoder-lr", func() error { cfg.Protocols.FineTune.EncoderLRMultiplier = *encoderLR; return nil })
 	apply("trainable-from", func() error { cfg.Protocols.FineTune.TrainableFrom = *trainableFrom; return nil })
 	apply("k", func() error { cfg.Protocols.KNN.K = *k; return nil })
