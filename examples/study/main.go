@@ -2,17 +2,27 @@
 // training on a medical image set, and where — at which fraction of labels, under which
 // class imbalance, with which evaluation protocol?
 //
-// On BreastMNIST (embedded; or any single-label MedMNIST .npz given with -data) it runs the
-// grid methods × arms × label fractions × imbalance ratios × seeds of package eval/study:
+// On BreastMNIST (embedded), a MedMNIST .npz or an image folder with labels.csv (split by
+// patient; single- or multi-label) given with -data, it runs the grid methods × arms ×
+// label fractions × imbalance ratios × seeds of package eval/study:
 //
-//   - supervised: the encoder trained from scratch on the labelled subset (the baseline);
-//   - linear:     a linear probe on frozen pretrained features (lr × weight decay on val AUC);
+//   - supervised: the encoder trained from scratch on the labelled subset (the baseline),
+//     with or without a remedy against class imbalance (-remedy);
+//   - linear:     a linear probe on frozen pretrained features;
 //   - knn:        weighted kNN on frozen pretrained features;
 //   - finetune:   the pretrained encoder fine-tuned (fully, or from -trainable-from on);
 //
-// pretraining each method once per seed (and imbalance) and reusing it in every arm. Every
-// finished cell is appended to <out>/results.jsonl: rerun with the same -out to resume after
-// an interruption; finished cells are never recomputed. At the end it writes
+// every trained arm searching the same learning-rate grid on validation (-search). Each
+// method pretrains once per seed (and imbalance, fold) and serves every arm. -folds k
+// replaces the validation split by k-fold cross-validation; -pool pretrains on another
+// unlabelled source; -external scores other test sets beside the internal one; -explain
+// draws Grad-CAM or attention rollout of every arm on the same test images; -shard i/n runs
+// part of the grid, as one of n processes or machines. A folder of NIfTI volumes (imagesTr/
+// and labelsTr/) makes it a segmentation study: U-Net arms (supervised, frozen, finetune)
+// on slices, label fractions of volumes, Dice in 3D.
+//
+// Every finished cell is appended to a results file in -out: rerun with the same -out to
+// resume after an interruption; finished cells are never recomputed. At the end it writes
 // <out>/report.md (tables with mean ± sd and 95% intervals over seeds, paired tests against
 // the supervised baseline with Holm correction), cells.csv, cells.json and PNG plots, and
 // prints the report.
