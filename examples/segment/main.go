@@ -279,8 +279,6 @@ func writeScores(path string, out *segment.Outcome, o options, arm segment.Arm, 
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-
-
 func mean(xs []float64) float64 {
 	var s float64
 	for _, x := range xs {
