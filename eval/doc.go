@@ -22,6 +22,8 @@
 // model is selected on the validation macro AUC over the labels with both classes.
 //
 // Sub-packages: eval/metrics (metrics and statistics, a leaf every layer may import),
+// eval/segment (the segmentation protocol: U-Nets trained, fine-tuned or over a frozen
+// encoder, scored in 3D), eval/explain (Grad-CAM, attention rollout, MAE reconstructions),
 // eval/study (the resumable study runner and its reports) and eval/plot (figures).
 //
 // Layers: data → augment → models → ssl / supervised → eval. Nothing below eval imports
