@@ -3,7 +3,6 @@ package eval
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
@@ -15,44 +14,14 @@ import (
 	"github.com/medssl/medssl/supervised"
 )
 
-// naiveKNNMulti is the multi-label vote written out: every training point sorted by
-// similarity (stable on index), the first k kept, each label's 0/1 values averaged with
-// weights exp(sim/T).
+// naiveKNNMulti is the multi-label vote written out: the k nearest training points
+// (naiveNeighbours), each label's 0/1 values averaged with weights exp(sim/T).
 func naiveKNNMulti(train [][]float32, labels [][]int32, q []float32, k int, temp float64, cosine bool) []float64 {
-	sim := func(a, b []float32) float64 {
-		if cosine {
-			var dot, na, nb float64
-			for i := range a {
-				dot += float64(a[i]) * float64(b[i])
-				na += float64(a[i]) * float64(a[i])
-				nb += float64(b[i]) * float64(b[i])
-			}
-			return dot / math.Sqrt(na*nb)
-		}
-		var d float64
-		for i := range a {
-			d += (float64(a[i]) - float64(b[i])) * (float64(a[i]) - float64(b[i]))
-		}
-		return -math.Sqrt(d)
-	}
-	idx := make([]int, len(train))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		sa, sb := sim(q, train[a]), sim(q, train[b])
-		switch {
-		case sa > sb:
-			return -1
-		case sa < sb:
-			return 1
-		}
-		return 0
-	})
+	idx, sims := naiveNeighbours(train, q, cosine)
 	out := make([]float64, len(labels[0]))
 	var total float64
 	for _, i := range idx[:min(k, len(idx))] {
-		w := math.Exp(sim(q, train[i]) / temp)
+		w := math.Exp(sims[i] / temp)
 		for l, y := range labels[i] {
 			out[l] += w * float64(y)
 		}

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"math"
 	"math/rand"
 	"slices"
@@ -15,43 +16,42 @@ import (
 	"github.com/medssl/medssl/supervised"
 )
 
-// naiveKNN is the definition written out: sort all training points by similarity (stable on
-// index), take k, add exp(sim/T) per class, normalise.
-func naiveKNN(train [][]float32, labels []int32, q []float32, classes, k int, temp float64, cosine bool) []float64 {
-	sim := func(a, b []float32) float64 {
+// naiveNeighbours sorts every training point by its similarity to q, the definition written
+// out (stable on index): the k nearest are the first k.
+func naiveNeighbours(train [][]float32, q []float32, cosine bool) (idx []int, sims []float64) {
+	sims = make([]float64, len(train))
+	for j, a := range train {
 		if cosine {
 			var dot, na, nb float64
 			for i := range a {
-				dot += float64(a[i]) * float64(b[i])
+				dot += float64(a[i]) * float64(q[i])
 				na += float64(a[i]) * float64(a[i])
-				nb += float64(b[i]) * float64(b[i])
+				nb += float64(q[i]) * float64(q[i])
 			}
-			return dot / math.Sqrt(na*nb)
+			sims[j] = dot / math.Sqrt(na*nb)
+			continue
 		}
 		var d float64
 		for i := range a {
-			d += (float64(a[i]) - float64(b[i])) * (float64(a[i]) - float64(b[i]))
+			d += (float64(a[i]) - float64(q[i])) * (float64(a[i]) - float64(q[i]))
 		}
-		return -math.Sqrt(d)
+		sims[j] = -math.Sqrt(d)
 	}
-	idx := make([]int, len(train))
+	idx = make([]int, len(train))
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		sa, sb := sim(q, train[a]), sim(q, train[b])
-		switch {
-		case sa > sb:
-			return -1
-		case sa < sb:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(sims[b], sims[a]) })
+	return idx, sims
+}
+
+// naiveKNN takes the k nearest, adds exp(sim/T) per class and normalises.
+func naiveKNN(train [][]float32, labels []int32, q []float32, classes, k int, temp float64, cosine bool) []float64 {
+	idx, sims := naiveNeighbours(train, q, cosine)
 	out := make([]float64, classes)
 	var total float64
 	for _, i := range idx[:min(k, len(idx))] {
-		w := math.Exp(sim(q, train[i]) / temp)
+		w := math.Exp(sims[i] / temp)
 		out[labels[i]] += w
 		total += w
 	}

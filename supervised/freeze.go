@@ -38,7 +38,7 @@ func FrozenVariables(backend compute.Backend, enc models.Encoder, split *data.Sp
 	tops := map[string]bool{}
 	var topOrder []string
 	for v := range scratch.IterVariables() {
-		if underScope(v, prefix) {
+		if trainutil.UnderScope(v, prefix) {
 			return before, nil
 		}
 		before = append(before, v.Path())

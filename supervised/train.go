@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
@@ -250,7 +249,7 @@ func newTrainingStore(cfg Config, split *data.Split) (store *model.Store, multip
 				return nil, nil, nil, fmt.Errorf("supervised: loading the pretrained encoder: %w", err)
 			}
 		}
-		n, err := copyScope(cfg.Pretrained, store, "/"+models.EncoderScope)
+		n, err := trainutil.CopyVariables(cfg.Pretrained, store, trainutil.InScope("/"+models.EncoderScope))
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -262,7 +261,7 @@ func newTrainingStore(cfg Config, split *data.Split) (store *model.Store, multip
 			// A frozen encoder keeps its batch-norm running averages too, which no learning
 			// rate reaches: every encoder variable is restored after each step.
 			for v := range store.IterVariables() {
-				if underScope(v, "/"+models.EncoderScope) {
+				if trainutil.UnderScope(v, "/"+models.EncoderScope) {
 					frozen = append(frozen, v.Path())
 				}
 			}
@@ -286,37 +285,13 @@ func newTrainingStore(cfg Config, split *data.Split) (store *model.Store, multip
 // snapshot keeps), attention-MIL pooling included.
 var trainedScopes = []string{"/" + models.EncoderScope, "/" + HeadScope, "/" + models.MILScope}
 
-// underScope tells whether v lives in scope prefix or below it.
-func underScope(v *model.Variable, prefix string) bool {
-	return v.Scope() == prefix || strings.HasPrefix(v.Scope(), prefix+"/")
-}
-
 func inTrainedScope(v *model.Variable) bool {
 	for _, p := range trainedScopes {
-		if underScope(v, p) {
+		if trainutil.UnderScope(v, p) {
 			return true
 		}
 	}
 	return false
-}
-
-// cloneVariables returns copies of the values of the store's variables that keep accepts,
-// keyed by variable.
-func cloneVariables(store *model.Store, keep func(*model.Variable) bool) (map[*model.Variable]*tensors.Tensor, error) {
-	out := map[*model.Variable]*tensors.Tensor{}
-	for v := range store.IterVariables() {
-		if !keep(v) {
-			continue
-		}
-		val, err := v.Value()
-		if err != nil {
-			return nil, err
-		}
-		if out[v], err = val.Clone(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // snapshot copies the classifier's variables, freeing the previous snapshot.
@@ -324,22 +299,7 @@ func snapshot(store *model.Store, prev map[*model.Variable]*tensors.Tensor) (map
 	for _, t := range prev {
 		t.FinalizeAll()
 	}
-	return cloneVariables(store, inTrainedScope)
-}
-
-// copyScope clones every variable under prefix from one store into another and returns
-// how many it copied.
-func copyScope(from, to *model.Store, prefix string) (int, error) {
-	vals, err := cloneVariables(from, func(v *model.Variable) bool { return underScope(v, prefix) })
-	if err != nil {
-		return 0, err
-	}
-	for v, t := range vals {
-		if _, err := to.Scope(v.Scope()).CreateVariable(v.Name(), t); err != nil {
-			return 0, fmt.Errorf("supervised: copying %s: %w", v.Path(), err)
-		}
-	}
-	return len(vals), nil
+	return trainutil.CloneVariables(store, inTrainedScope)
 }
 
 // checkSplits checks the training and validation splits against numClasses and each
@@ -354,7 +314,12 @@ func checkSplits(trainSplit, valSplit *data.Split, numClasses int) (target, erro
 	if numClasses < 2 {
 		return target{}, fmt.Errorf("supervised: need at least 2 classes, got %d", numClasses)
 	}
-	for what, s := range map[string]*data.Split{"training": trainSplit, "validation": valSplit} {
+	// In this order, so that the error names the training split first (a map's order varies).
+	for _, part := range []struct {
+		what string
+		s    *data.Split
+	}{{"training", trainSplit}, {"validation", valSplit}} {
+		what, s := part.what, part.s
 		if err := s.CheckLabels(); err != nil {
 			return target{}, fmt.Errorf("supervised: %s split: %w", what, err)
 		}

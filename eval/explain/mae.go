@@ -67,13 +67,13 @@ func MAEReconstructions(backend compute.Backend, store *model.Store, enc models.
 	}
 	// A copy of the variables, with its own random state seeded for the masks.
 	local := model.NewStore()
-	if _, err := copyVariables(store, local, func(v *model.Variable) bool { return v.Name() != model.RNGStateVariableName }); err != nil {
+	if _, err := trainutil.CopyVariables(store, local, func(v *model.Variable) bool { return v.Name() != model.RNGStateVariableName }); err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	decoderScope := "/ssl/" + mae.Name()
 	decoder := 0
 	for v := range local.IterVariables() {
-		if underScope(v, decoderScope) {
+		if trainutil.UnderScope(v, decoderScope) {
 			decoder++
 		}
 	}

@@ -3,13 +3,13 @@ package explain
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/internal/trainutil"
 	"github.com/medssl/medssl/models"
 	"github.com/medssl/medssl/supervised"
 )
@@ -85,38 +85,9 @@ func FromEncoder(backend compute.Backend, store *model.Store, enc models.Encoder
 // copyScope clones every variable under prefix of one store into another; it fails when
 // there is none (an encoder never built, a head never trained).
 func copyScope(from, to *model.Store, prefix string) error {
-	n, err := copyVariables(from, to, func(v *model.Variable) bool { return underScope(v, prefix) })
+	n, err := trainutil.CopyVariables(from, to, trainutil.InScope(prefix))
 	if err == nil && n == 0 {
 		err = fmt.Errorf("no variables under %s", prefix)
 	}
 	return err
-}
-
-// underScope tells whether v lives in scope prefix or below it.
-func underScope(v *model.Variable, prefix string) bool {
-	return v.Scope() == prefix || strings.HasPrefix(v.Scope(), prefix+"/")
-}
-
-// copyVariables clones the variables of one store that keep accepts into another and
-// returns how many it copied.
-func copyVariables(from, to *model.Store, keep func(*model.Variable) bool) (int, error) {
-	n := 0
-	for v := range from.IterVariables() {
-		if !keep(v) {
-			continue
-		}
-		val, err := v.Value()
-		if err != nil {
-			return n, fmt.Errorf("reading %s: %w", v.Path(), err)
-		}
-		clone, err := val.Clone()
-		if err != nil {
-			return n, err
-		}
-		if _, err := to.Scope(v.Scope()).CreateVariable(v.Name(), clone); err != nil {
-			return n, fmt.Errorf("copying %s: %w", v.Path(), err)
-		}
-		n++
-	}
-	return n, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -157,7 +156,7 @@ func Train(trainSlices, val *seg.Slices, cfg Config) (m *Model, err error) {
 			for _, t := range best {
 				t.FinalizeAll()
 			}
-			if best, err = cloneVariables(store, inNetwork); err != nil {
+			if best, err = trainutil.CloneVariables(store, inNetwork); err != nil {
 				return err
 			}
 		}
@@ -294,17 +293,12 @@ func newTrainingStore(cfg Config, trainSlices *seg.Slices) (*model.Store, map[st
 			return nil, nil, fmt.Errorf("segment: loading the pretrained encoder: %w", err)
 		}
 	}
-	vals, err := cloneVariables(cfg.Pretrained, func(v *model.Variable) bool { return underScope(v, "/"+models.EncoderScope) })
+	n, err := trainutil.CopyVariables(cfg.Pretrained, store, trainutil.InScope("/"+models.EncoderScope))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("segment: %w", err)
 	}
-	if len(vals) == 0 {
+	if n == 0 {
 		return nil, nil, fmt.Errorf("segment: the pretrained store has no variables under /%s", models.EncoderScope)
-	}
-	for v, t := range vals {
-		if _, err := store.Scope(v.Scope()).CreateVariable(v.Name(), t); err != nil {
-			return nil, nil, fmt.Errorf("segment: copying %s: %w", v.Path(), err)
-		}
 	}
 	multipliers["/"+models.EncoderScope] = cfg.EncoderLRMultiplier
 	if cfg.FreezeEncoder {
@@ -345,30 +339,7 @@ func isEmpty(store *model.Store) bool {
 	return true
 }
 
-// underScope tells whether v lives in scope prefix or below it.
-func underScope(v *model.Variable, prefix string) bool {
-	return v.Scope() == prefix || strings.HasPrefix(v.Scope(), prefix+"/")
-}
-
 // inNetwork tells whether v is part of the segmenter (encoder or decoder).
 func inNetwork(v *model.Variable) bool {
-	return underScope(v, "/"+models.EncoderScope) || underScope(v, "/"+models.DecoderScope)
-}
-
-// cloneVariables returns copies of the values of the store's variables keep accepts.
-func cloneVariables(store *model.Store, keep func(*model.Variable) bool) (map[*model.Variable]*tensors.Tensor, error) {
-	out := map[*model.Variable]*tensors.Tensor{}
-	for v := range store.IterVariables() {
-		if !keep(v) {
-			continue
-		}
-		val, err := v.Value()
-		if err != nil {
-			return nil, err
-		}
-		if out[v], err = val.Clone(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return trainutil.UnderScope(v, "/"+models.EncoderScope) || trainutil.UnderScope(v, "/"+models.DecoderScope)
 }
