@@ -446,14 +446,24 @@ func readCSV(csvPath string) ([]data.Item, []string, error) {
 	return parseCSV(fh, name)
 }
 
-// parseCSV parses a labels CSV read from r; name appears in errors.
-func parseCSV(r io.Reader, name string) ([]data.Item, []string, error) {
+// csvRows reads every row of a CSV (rows may differ in length; leading spaces trimmed);
+// name appears in errors.
+func csvRows(r io.Reader, name string) ([][]string, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	rows, err := cr.ReadAll()
 	if err != nil {
-		return nil, nil, fileErr(name, data.ErrFormat, err, "not a readable CSV")
+		return nil, fileErr(name, data.ErrFormat, err, "not a readable CSV")
+	}
+	return rows, nil
+}
+
+// parseCSV parses a labels CSV read from r; name appears in errors.
+func parseCSV(r io.Reader, name string) ([]data.Item, []string, error) {
+	rows, err := csvRows(r, name)
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(rows) == 0 {
 		return nil, nil, fileErr(name, data.ErrFormat, nil, "empty labels CSV")

@@ -1,7 +1,6 @@
 package folder
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
@@ -26,12 +25,9 @@ func readMultiLabelCSV(csvPath string, columns []string) ([]data.Item, []string,
 
 // parseMultiLabelCSV parses a multi-label CSV read from r; name appears in errors.
 func parseMultiLabelCSV(r io.Reader, name string, columns []string) ([]data.Item, []string, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	rows, err := cr.ReadAll()
+	rows, err := csvRows(r, name)
 	if err != nil {
-		return nil, nil, fileErr(name, data.ErrFormat, err, "not a readable CSV")
+		return nil, nil, err
 	}
 	if len(rows) == 0 || len(rows[0]) == 0 {
 		return nil, nil, fileErr(name, data.ErrFormat, nil, "empty labels CSV")

@@ -189,15 +189,19 @@ type pairing struct {
 // file's stem ("" for a file of the wrong kind, which is then reported).
 func match(imgSub, lblSub string, images, labels []string, imgStem, lblStem func(string) string, kind string) pairing {
 	var p pairing
+	// stemOf returns a file's path and stem, or "" for a companion file (skipped) or a file
+	// of the wrong kind (reported).
+	stemOf := func(sub, f string, stem func(string) string) (file, s string) {
+		file, s = path.Join(sub, f), stem(f)
+		if s == "" && !(isCompanion(f) && kind == "NIfTI") {
+			p.bad = append(p.bad, data.BadFile{File: file, Err: fileErr(file, data.ErrUnsupported, nil, "not a %s file", kind)})
+		}
+		return file, s
+	}
 	imgByStem := map[string]string{}
 	for _, f := range images {
-		file := path.Join(imgSub, f)
-		s := imgStem(f)
-		switch {
-		case s == "" && isCompanion(f) && kind == "NIfTI":
-			continue
-		case s == "":
-			p.bad = append(p.bad, data.BadFile{File: file, Err: fileErr(file, data.ErrUnsupported, nil, "not a %s file", kind)})
+		file, s := stemOf(imgSub, f, imgStem)
+		if s == "" {
 			continue
 		}
 		if prev, dup := imgByStem[s]; dup {
@@ -208,13 +212,8 @@ func match(imgSub, lblSub string, images, labels []string, imgStem, lblStem func
 	}
 	used := map[string]bool{}
 	for _, f := range labels {
-		file := path.Join(lblSub, f)
-		s := lblStem(f)
-		switch {
-		case s == "" && isCompanion(f) && kind == "NIfTI":
-			continue
-		case s == "":
-			p.bad = append(p.bad, data.BadFile{File: file, Err: fileErr(file, data.ErrUnsupported, nil, "not a %s file", kind)})
+		file, s := stemOf(lblSub, f, lblStem)
+		if s == "" {
 			continue
 		}
 		img, ok := imgByStem[s]

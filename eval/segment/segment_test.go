@@ -12,9 +12,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/medssl/medssl"
-	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/data/seg"
-	"github.com/medssl/medssl/internal/testdata"
 	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
@@ -104,30 +102,18 @@ func TestDiceCELossMatchesNaive(t *testing.T) {
 	}
 }
 
-// fixtureSplits cuts the hippocampus fixtures by volume: 5 train, 1 val, 2 test, into
-// 48×40 axial slices.
+// fixtureSplits cuts the hippocampus fixtures by volume (testutil.Hippocampus: 5 train,
+// 1 val, 2 test) into 48×40 axial slices.
 func fixtureSplits(t *testing.T) (train, val, test *seg.Slices) {
 	t.Helper()
-	s, err := seg.LoadNIfTI(testdata.Path(t, "hippocampus"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.Split(data.SplitFractions{Train: 0.625, Val: 0.125, Test: 0.25}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sets := make([]*seg.Set, 3)
+	sets[0], sets[1], sets[2] = testutil.Hippocampus(t)
 	out := make([]*seg.Slices, 3)
-	for i, name := range data.SplitNames() {
-		part, err := s.Select(m, name)
-		if err != nil {
+	for i, set := range sets {
+		var err error
+		if out[i], err = set.Slices(seg.DefaultSliceConfig(48, 40)); err != nil {
 			t.Fatal(err)
 		}
-		if out[i], err = part.Slices(seg.DefaultSliceConfig(48, 40)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(out[0].Stacks) != 5 || len(out[1].Stacks) != 1 || len(out[2].Stacks) != 2 {
-		t.Fatalf("split into %d/%d/%d volumes, want 5/1/2", len(out[0].Stacks), len(out[1].Stacks), len(out[2].Stacks))
 	}
 	return out[0], out[1], out[2]
 }

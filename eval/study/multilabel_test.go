@@ -3,40 +3,18 @@ package study
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/medssl/medssl/data"
-	"github.com/medssl/medssl/data/folder"
 	"github.com/medssl/medssl/eval"
-	"github.com/medssl/medssl/internal/testdata"
+	"github.com/medssl/medssl/internal/testutil"
 )
-
-// chestXRay loads the committed ChestX-ray14 subset (14 findings) split by patient.
-func chestXRay(t *testing.T) *data.Dataset {
-	t.Helper()
-	csv := testdata.Path(t, "chestxray14/labels.csv")
-	f, err := folder.Load(filepath.Join(filepath.Dir(csv), "images"), folder.MultiLabelCSV(csv), folder.ImageSize(28, 28))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := f.SplitByPatient(data.SplitFractions{Train: 0.6, Val: 0.2, Test: 0.2}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := f.Dataset(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
 
 // A multi-label study runs every arm, under cross-validation too, scores each cell with
 // MedMNIST's multi-label metrics, and reports the AUC per finding by name; remedies
 // without a multi-label form are refused before anything trains.
 func TestMultiLabelStudy(t *testing.T) {
-	ds := chestXRay(t)
+	_, ds := testutil.ChestXray14(t)
 	var calls []Cell
 	cfg := tinyConfig(ds, t.TempDir(), &calls)
 	cfg.Methods, cfg.Arms, cfg.Fractions, cfg.Seeds = []string{NoPretraining}, []eval.Arm{eval.ArmSupervised, eval.ArmLinear, eval.ArmKNN}, []float64{1}, []int64{1}

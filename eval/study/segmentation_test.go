@@ -9,11 +9,10 @@ import (
 	"testing"
 
 	"github.com/medssl/medssl"
-	"github.com/medssl/medssl/data"
 	"github.com/medssl/medssl/data/seg"
 	"github.com/medssl/medssl/eval"
 	"github.com/medssl/medssl/eval/segment"
-	"github.com/medssl/medssl/internal/testdata"
+	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
 
@@ -21,26 +20,13 @@ import (
 // 1 val, 2 test) in a few steps of everything.
 func hippocampusConfig(t *testing.T, out string, calls *[]Cell) Config {
 	t.Helper()
-	s, err := seg.LoadNIfTI(testdata.Path(t, "hippocampus"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := s.Split(data.SplitFractions{Train: 0.625, Val: 0.125, Test: 0.25}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets := make([]*seg.Set, 3)
-	for i, name := range data.SplitNames() {
-		if sets[i], err = s.Select(m, name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	train, val, test := testutil.Hippocampus(t)
 	cfg := DefaultConfig()
 	cfg.Dataset, cfg.Backend, cfg.OutDir = nil, medssl.MustBackend(), out
 	cfg.Encoder = models.ResNetConfig{Depth: 18, Stem: models.SmallImageStem, BaseWidth: 4}
 	protocol := segment.DefaultConfig()
 	protocol.Steps, protocol.BatchSize, protocol.ValEvery = 6, 16, 3
-	cfg.Segmentation = &Segmentation{Name: "hippocampus-fixtures", Train: sets[0], Val: sets[1], Test: sets[2],
+	cfg.Segmentation = &Segmentation{Name: "hippocampus-fixtures", Train: train, Val: val, Test: test,
 		Slices: seg.DefaultSliceConfig(48, 40), Protocol: protocol, Overlays: 2}
 	cfg.Methods, cfg.Arms = []string{"genesis", NoPretraining}, []eval.Arm{eval.ArmSupervised, ArmFrozen, eval.ArmFineTune}
 	cfg.Fractions, cfg.Seeds = []float64{0.4, 1}, []int64{1, 2}
