@@ -137,12 +137,14 @@ func (c *Config) cells() []Cell {
 						}
 					}
 					for _, m := range c.Methods {
-						for _, on := range c.PretrainOn {
+						sources := c.PretrainOn
+						if m == NoPretraining {
+							sources = []string{OwnImages} // nothing pretrains: one random encoder
+						}
+						for _, on := range sources {
 							pool := on
 							if on == OwnImages {
 								pool = ""
-							} else if m == NoPretraining {
-								continue // nothing pretrains on the pool
 							}
 							for _, a := range c.encoderArms() {
 								// "none"+"finetune" would repeat the supervised arm.
