@@ -129,6 +129,21 @@ func TestExternalTestsAndPools(t *testing.T) {
 		}
 	}
 
+	// Pretraining on the pool only: "none" still gives its random-encoder cells, once.
+	poolOnly := cfg
+	poolOnly.Methods, poolOnly.PretrainOn = []string{"simclr", NoPretraining}, []string{"valpool"}
+	cells, err := poolOnly.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range cells[:5] {
+		keys = append(keys, c.Label())
+	}
+	if want := "supervised,simclr@valpool+linear,simclr@valpool+knn,none+linear,none+knn"; strings.Join(keys, ",") != want {
+		t.Errorf("cells %s, want %s", strings.Join(keys, ","), want)
+	}
+
 	bad := cfg
 	bad.PretrainOn = []string{"elsewhere"}
 	if _, err := bad.Cells(); err == nil || !strings.Contains(err.Error(), "elsewhere") {
