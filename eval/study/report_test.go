@@ -102,7 +102,8 @@ func TestReportTablesAndComparisons(t *testing.T) {
 	if err := WriteMarkdown(&buf, one, MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if md := buf.String(); !strings.Contains(md, "| 100% | as is | 0.800 | 0.900 |") || !strings.Contains(md, "no test (1 seed;") {
+	if md := buf.String(); !strings.Contains(md, "| 100% | as is | 0.800 | 0.900 |") || !strings.Contains(md, "no test (1 seed;") ||
+		!strings.Contains(md, "| 1 | +0.100 | – |") {
 		t.Errorf("single-seed report:\n%s", md)
 	}
 }
