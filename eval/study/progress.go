@@ -93,9 +93,14 @@ func (p *progress) cellDone(r Result) {
 	p.done++
 	p.left[r.Arm]--
 	p.armSeconds[r.Arm] = append(p.armSeconds[r.Arm], r.Seconds)
+	took := time.Duration(r.Seconds * float64(time.Second)).Round(time.Second)
+	if dice, ok := r.Metrics["dice"]; ok { // a segmentation cell: its interval and selection are Dice's
+		fmt.Fprintf(p.w, "%s finished %s: test Dice %.3f [%.3f, %.3f] IoU %.3f HD95 %.2f mm (val Dice %.3f, %s, %d labelled volumes)\n",
+			p.status(""), r.Key(), dice, r.AUCLow, r.AUCHigh, r.Metrics["iou"], r.Metrics["hd95"], r.ValAUC, took, r.TrainN)
+		return
+	}
 	fmt.Fprintf(p.w, "%s finished %s: test AUC %.3f [%.3f, %.3f] ACC %.3f balanced ACC %.3f (val AUC %.3f, %s, %d labelled images)\n",
-		p.status(""), r.Key(), r.Metrics["auc"], r.AUCLow, r.AUCHigh, r.Metrics["acc"], r.Metrics["balanced_acc"], r.ValAUC,
-		time.Duration(r.Seconds*float64(time.Second)).Round(time.Second), r.TrainN)
+		p.status(""), r.Key(), r.Metrics["auc"], r.AUCLow, r.AUCHigh, r.Metrics["acc"], r.Metrics["balanced_acc"], r.ValAUC, took, r.TrainN)
 }
 
 func (p *progress) pretrainStart(name string) {

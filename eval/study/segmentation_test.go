@@ -43,9 +43,15 @@ func TestSegmentationStudy(t *testing.T) {
 	var calls []Cell
 	out := t.TempDir()
 	cfg := hippocampusConfig(t, out, &calls)
+	var progress strings.Builder
+	cfg.Progress = &progress
 	st, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A segmentation cell's progress line speaks of Dice and volumes, not of AUC and images.
+	if p := progress.String(); !strings.Contains(p, "test Dice ") || !strings.Contains(p, "labelled volumes)") || strings.Contains(p, "test AUC") {
+		t.Errorf("progress lines:\n%s", p)
 	}
 	// Per seed and fraction: supervised, genesis+frozen, genesis+finetune, none+frozen.
 	if len(st.Results) != 16 || len(st.Pretrainings) != 2 {
