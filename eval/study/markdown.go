@@ -14,28 +14,31 @@ import (
 	"github.com/medssl/medssl/eval/metrics"
 )
 
-// ReportMetric is a metric the Markdown report tabulates. Bounded metrics lie in [0, 1]:
-// their intervals over seeds are t-intervals cut to that range (metrics.TIntervalWithin);
-// the others get plain t-intervals.
+// ReportMetric is a metric the Markdown report tabulates, with the range its values lie in
+// (Min, Max): its intervals over seeds are t-intervals cut to that range
+// (metrics.TIntervalWithin).
 type ReportMetric struct {
 	Name, Title string
-	Bounded     bool
+	Min, Max    float64
 }
+
+// unit is the range of the scores and overlaps: AUC, accuracies, Dice, IoU.
+var unit = ReportMetric{Min: 0, Max: 1}
 
 // ReportMetrics are the metrics the Markdown report tabulates for classification; the
 // first is the primary one (paired tests, intervals, label-efficiency plots).
 var ReportMetrics = []ReportMetric{
-	{metrics.MetricAUC, "AUC", true},
-	{metrics.MetricACC, "Accuracy", true},
-	{metrics.MetricBalancedACC, "Balanced accuracy", true},
+	{metrics.MetricAUC, "AUC", 0, 1},
+	{metrics.MetricACC, "Accuracy", 0, 1},
+	{metrics.MetricBalancedACC, "Balanced accuracy", 0, 1},
 }
 
 // SegmentationReportMetrics are the metrics of segmentation studies (foreground means over
 // test volumes in 3D); Dice is the primary one.
 var SegmentationReportMetrics = []ReportMetric{
-	{metrics.MetricDice, "Dice", true},
-	{metrics.MetricIoU, "IoU", true},
-	{metrics.MetricHD95, "HD95 (mm, volumes where finite; lower is better)", false},
+	{metrics.MetricDice, "Dice", 0, 1},
+	{metrics.MetricIoU, "IoU", 0, 1},
+	{metrics.MetricHD95, "HD95 (mm, volumes where finite; lower is better)", 0, math.Inf(1)},
 }
 
 // reportMetrics returns the metrics results are tabulated with: SegmentationReportMetrics
@@ -61,14 +64,12 @@ func metricTitle(name string) string {
 }
 
 // IntervalMethod states how the report's intervals over seeds are computed.
-const IntervalMethod = "the 95% Student t interval of the mean over seeds, intersected with [0, 1] for metrics bounded by it (all of these: the true mean cannot leave [0, 1], so the cut interval covers it as often as the whole one)"
+const IntervalMethod = "the 95% Student t interval of the mean over seeds, intersected with the metric's range ([0, 1] for scores and overlaps, [0, ∞) for distances: the true mean cannot leave it, so the cut interval covers it as often as the whole one)"
 
-// seedInterval is the 95% interval of the mean of xs (see IntervalMethod).
-func seedInterval(xs []float64, bounded bool) (lo, hi float64, err error) {
-	if bounded {
-		return metrics.TIntervalWithin(xs, 0.95, 0, 1)
-	}
-	return metrics.TInterval(xs, 0.95)
+// seedInterval is the 95% interval of the mean of xs, a metric in m's range (see
+// IntervalMethod).
+func seedInterval(xs []float64, m ReportMetric) (lo, hi float64, err error) {
+	return metrics.TIntervalWithin(xs, 0.95, m.Min, m.Max)
 }
 
 // Alpha is the family-wise significance level of the report's comparisons.
@@ -517,7 +518,7 @@ func writeTable(b *strings.Builder, results []Result, labels []string, rows [][2
 						xs = append(xs, v)
 					}
 				}
-				b.WriteString(" " + summary(xs, reps, metric.Bounded) + " |")
+				b.WriteString(" " + summary(xs, reps, metric) + " |")
 			}
 			b.WriteString("\n")
 		}
@@ -564,7 +565,7 @@ func writeLabelTable(b *strings.Builder, results []Result, arms []string, rows [
 						}
 					}
 				}
-				b.WriteString(" " + summary(xs, reps, true) + " |")
+				b.WriteString(" " + summary(xs, reps, unit) + " |")
 			}
 			b.WriteString("\n")
 		}
@@ -580,7 +581,7 @@ func plural(n int) string {
 
 // summary formats "mean ± sd [lo, hi]" of xs (n appended when it differs from reps, the
 // number of replicates).
-func summary(xs []float64, reps int, bounded bool) string {
+func summary(xs []float64, reps int, m ReportMetric) string {
 	if len(xs) == 0 {
 		return "–"
 	}
@@ -588,7 +589,7 @@ func summary(xs []float64, reps int, bounded bool) string {
 	s := fmt.Sprintf("%.3f", mean)
 	if len(xs) > 1 {
 		s += fmt.Sprintf(" ± %.3f", sd)
-		if lo, hi, err := seedInterval(xs, bounded); err == nil {
+		if lo, hi, err := seedInterval(xs, m); err == nil {
 			s += fmt.Sprintf(" [%.3f, %.3f]", lo, hi)
 		}
 	}

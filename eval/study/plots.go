@@ -207,7 +207,7 @@ func labelEfficiency(results []Result, metric, test string, imbalance float64) [
 			xs := byArm[arm][frac]
 			mean, _ := metrics.MeanSD(xs)
 			s.Mean = append(s.Mean, mean)
-			lo, hi, err := seedInterval(xs, true)
+			lo, hi, err := seedInterval(xs, unit)
 			if err != nil || math.IsNaN(lo) {
 				band = false
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medssl/medssl/augment"
 	"github.com/medssl/medssl/eval"
+	"github.com/medssl/medssl/eval/metrics"
 	"github.com/medssl/medssl/internal/testutil"
 	"github.com/medssl/medssl/models"
 )
@@ -85,7 +86,7 @@ func TestReportTablesAndComparisons(t *testing.T) {
 	for _, want := range []string{
 		"| labels | imbalance | supervised | simclr+finetune | simclr+linear |",
 		"| 10% | as is | 0.720 ± 0.020 [" + f3(0.72-half) + ", " + f3(0.72+half) + "] | 0.830 ± 0.030 [",
-		"intersected with [0, 1]",
+		"intersected with the metric's range",
 		"simclr+finetune beats supervised by 0.110 AUC",
 		"**Summary:** simclr+finetune beats supervised at 10% labels (imbalance as is; Δ AUC +0.110, p=" + f3(holm[pFT]) + ")",
 		"simclr+linear vs supervised: not significant (p=" + f3(holm[pLin]) + " Holm-corrected",
@@ -109,6 +110,30 @@ func TestReportTablesAndComparisons(t *testing.T) {
 }
 
 func f3(v float64) string { return fmt.Sprintf("%.3f", v) }
+
+// A distance's interval over seeds stops at 0: HD95 of 1, 1 and 20 mm has a t-interval
+// reaching below zero, which the report cuts to the metric's range [0, ∞).
+func TestDistanceIntervalStaysNonNegative(t *testing.T) {
+	var results []Result
+	for seed, hd := range []float64{1, 1, 20} {
+		r := synth(supLabel, 1, int64(seed+1), 0)
+		r.Metrics = map[string]float64{"dice": 0.7, "iou": 0.5, "hd95": hd}
+		results = append(results, r)
+	}
+	mean, sd := metrics.MeanSD([]float64{1, 1, 20})
+	if lo, _, err := metrics.TInterval([]float64{1, 1, 20}, 0.95); err != nil || lo >= 0 {
+		t.Fatalf("the uncut interval starts at %v (%v): the case tests nothing", lo, err)
+	}
+	hi := mean + 4.302652729911275*sd/math.Sqrt(3)
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, results, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("| 100%% | as is | %s ± %s [0.000, %s] |", f3(mean), f3(sd), f3(hi))
+	if md := buf.String(); !strings.Contains(md, "## HD95") || !strings.Contains(md, want) {
+		t.Errorf("report lacks %q:\n%s", want, md)
+	}
+}
 
 // Results survive JSON (NaN metrics as null), and a results file whose last line was cut
 // short by a crash is read without it and repaired before the next append.
