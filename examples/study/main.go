@@ -231,7 +231,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if cfg.Dataset, err = dataset(*dataPath, *imageSize, *splitFractions, *splitSeed, *holdout, *out); err != nil {
 			return err
 		}
-		if err := sources(&cfg, *pools, *pretrainOn, *externals); err != nil {
+		if err := sources(&cfg, *pools, *pretrainOn, *externals, stdout); err != nil {
 			return err
 		}
 	}
@@ -342,7 +342,7 @@ func segmentation(dir, size, planeName string, volumes int, split string, seed i
 
 // sources sets the study's pretraining pools, their use and its external test sets from
 // the flags.
-func sources(cfg *study.Config, pools, pretrainOn, externals string) error {
+func sources(cfg *study.Config, pools, pretrainOn, externals string, log io.Writer) error {
 	for _, p := range cli.List(pools) {
 		switch p {
 		case "dev":
@@ -358,7 +358,7 @@ func sources(cfg *study.Config, pools, pretrainOn, externals string) error {
 			cfg.Pools = append(cfg.Pools, study.Pool{Name: "train", Source: cfg.Dataset.Train})
 			continue
 		}
-		pool, err := cli.Pool(p, cfg.Dataset.Train)
+		pool, err := cli.Pool(p, cfg.Dataset.Train, log)
 		if err != nil {
 			return err
 		}

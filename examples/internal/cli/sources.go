@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,7 +23,10 @@ func sourceName(path string) string {
 // Pool opens an unlabelled pretraining pool of images shaped like like's: a MedMNIST .npz
 // (the images of all its splits, labels ignored) or a folder of images (streamed from disk,
 // every image under it, resized to like's size). It is named after the file or folder.
-func Pool(path string, like *data.Split) (study.Pool, error) {
+//
+// A dataset folder often holds a README or a labels CSV beside its images, so a pool folder's
+// files that are not readable images are left out, and listed on log (never silently).
+func Pool(path string, like *data.Split, log io.Writer) (study.Pool, error) {
 	name := sourceName(path)
 	st, err := os.Stat(path)
 	if err != nil {
@@ -39,13 +43,16 @@ func Pool(path string, like *data.Split) (study.Pool, error) {
 		}
 		return study.Pool{Name: name, Source: all}, nil
 	}
-	opts := []folder.Option{folder.Unlabelled(), folder.ImageSize(like.Height, like.Width)}
+	opts := []folder.Option{folder.Unlabelled(), folder.ImageSize(like.Height, like.Width), folder.SkipBadFiles()}
 	if like.Channels == 3 {
 		opts = append(opts, folder.RGB())
 	}
 	f, err := folder.Scan(path, opts...)
 	if err != nil {
 		return study.Pool{}, fmt.Errorf("-pool: %w", err)
+	}
+	if len(f.Skipped) > 0 {
+		fmt.Fprintf(log, "-pool %s: %d files left out:\n%s", path, len(f.Skipped), f.Skipped)
 	}
 	s, err := stream.Open(f)
 	if err != nil {
