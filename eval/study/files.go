@@ -245,8 +245,12 @@ func (c *Config) describePretraining(b *strings.Builder) {
 			on[i] = fmt.Sprintf("the pool %s (%d unlabelled images)", name, pool.Source.Len())
 		}
 	}
-	fmt.Fprintf(b, "Pretraining (%s): %s, batch %d, %s augmentation, on %s; ",
-		strings.Join(c.Methods, ", "), length, p.BatchSize, augment.Name(p.Augment), strings.Join(on, " and on "))
+	where := "on " + strings.Join(on, " and on ")
+	if len(on) > 1 { // each source is its own pretraining (a pool's arms are named method@pool)
+		where = "separately on " + strings.Join(on, " and on ")
+	}
+	fmt.Fprintf(b, "Pretraining (%s): %s, batch %d, %s augmentation, %s; ",
+		strings.Join(c.Methods, ", "), length, p.BatchSize, augment.Name(p.Augment), where)
 	for i, name := range c.Methods {
 		if name == NoPretraining {
 			continue
