@@ -51,6 +51,12 @@ type Config struct {
 	// Epochs over the training slices, ⌊N/BatchSize⌋ full batches each (at least one);
 	// Steps, when > 0, sets the number of optimisation steps instead.
 	Epochs, Steps int
+	// MinEpochs, when > 0, lengthens a run of Steps steps to at least MinEpochs epochs. A
+	// step budget sized for the smallest label fraction is a fraction of an epoch at the
+	// largest, where it stops the arm trained from scratch while it is still learning and so
+	// favours pretrained starts (measured on the hippocampus: 150 steps gave the supervised
+	// U-Net Dice 0.68 at 100% of 56 volumes, 450 steps 0.84). See TrainingSteps.
+	MinEpochs int
 	// BatchSize (> 0; smaller when there are fewer slices).
 	BatchSize int
 	// Optimizer is the update rule, schedule and weight decay over the run's steps.
@@ -93,6 +99,17 @@ func DefaultConfig() Config {
 		Optimizer: optim.MedMNIST(), DiceWeight: 1, CEWeight: 1, EncoderLRMultiplier: 1}
 }
 
+// TrainingSteps returns the number of optimisation steps and the steps per epoch of a run
+// over n training slices: Steps when set, else Epochs epochs, and at least MinEpochs epochs.
+func (c Config) TrainingSteps(n int) (steps, perEpoch int) {
+	perEpoch = max(1, n/max(1, min(c.BatchSize, n)))
+	steps = c.Steps
+	if steps == 0 {
+		steps = c.Epochs * perEpoch
+	}
+	return max(steps, c.MinEpochs*perEpoch), perEpoch
+}
+
 // Validate reports the first setting Train cannot use, naming it.
 func (c Config) Validate() error {
 	switch {
@@ -100,8 +117,8 @@ func (c Config) Validate() error {
 		return errors.New("segment: Config needs a Backend (medssl.Backend())")
 	case c.Encoder == nil:
 		return errors.New("segment: Config needs an Encoder")
-	case c.Steps < 0 || c.Epochs < 0 || (c.Steps == 0 && c.Epochs == 0):
-		return fmt.Errorf("segment: Epochs %d and Steps %d: want Epochs > 0 or Steps > 0 (start from segment.DefaultConfig())", c.Epochs, c.Steps)
+	case c.Steps < 0 || c.Epochs < 0 || c.MinEpochs < 0 || (c.Steps == 0 && c.Epochs == 0):
+		return fmt.Errorf("segment: Epochs %d, Steps %d, MinEpochs %d: want none negative, and Epochs > 0 or Steps > 0 (start from segment.DefaultConfig())", c.Epochs, c.Steps, c.MinEpochs)
 	case c.BatchSize <= 0:
 		return fmt.Errorf("segment: BatchSize %d, want > 0 (start from segment.DefaultConfig())", c.BatchSize)
 	case !(c.DiceWeight >= 0 && c.CEWeight >= 0) || c.DiceWeight+c.CEWeight == 0:

@@ -347,3 +347,33 @@ func TestOverlay(t *testing.T) {
 		}
 	}
 }
+
+// A step budget is lengthened to MinEpochs epochs where that is more, so the largest label
+// fraction is not cut short; a small fraction keeps its steps.
+func TestTrainingSteps(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.BatchSize, cfg.Steps, cfg.MinEpochs = 16, 150, 5
+	for _, c := range []struct{ slices, steps, perEpoch int }{
+		{38, 150, 2},     // 1 volume: 2 batches per epoch, 150 steps are 75 epochs
+		{212, 150, 13},   // 6 volumes: 150 steps are 11.5 epochs
+		{1960, 610, 122}, // 56 volumes: 150 steps would be 1.2 epochs; 5 epochs are 610
+		{10, 150, 1},     // fewer slices than a batch: one (smaller) batch per epoch
+	} {
+		steps, perEpoch := cfg.TrainingSteps(c.slices)
+		if steps != c.steps || perEpoch != c.perEpoch {
+			t.Errorf("%d slices: %d steps, %d per epoch; want %d, %d", c.slices, steps, perEpoch, c.steps, c.perEpoch)
+		}
+	}
+	cfg.Steps, cfg.Epochs, cfg.MinEpochs = 0, 3, 0
+	if steps, _ := cfg.TrainingSteps(1960); steps != 3*122 {
+		t.Errorf("3 epochs of 1960 slices: %d steps, want %d", steps, 3*122)
+	}
+	cfg.Backend, cfg.Encoder = medssl.MustBackend(), models.ResNetFor(18, 28)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.MinEpochs = -1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "MinEpochs -1") {
+		t.Errorf("MinEpochs -1: error %v", err)
+	}
+}

@@ -97,12 +97,7 @@ func Train(trainSlices, val *seg.Slices, cfg Config) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	batch := min(cfg.BatchSize, trainSlices.N())
-	stepsPerEpoch := max(1, trainSlices.N()/batch)
-	total := cfg.Steps
-	if total == 0 {
-		total = cfg.Epochs * stepsPerEpoch
-	}
+	total, stepsPerEpoch := cfg.TrainingSteps(trainSlices.N())
 	valEvery := cfg.ValEvery
 	if valEvery == 0 {
 		valEvery = stepsPerEpoch
@@ -162,7 +157,7 @@ func Train(trainSlices, val *seg.Slices, cfg Config) (m *Model, err error) {
 		}
 		return nil
 	})
-	ds, err := seg.NewBatches(trainSlices, batch, cfg.Seed)
+	ds, err := seg.NewBatches(trainSlices, min(cfg.BatchSize, trainSlices.N()), cfg.Seed)
 	if err != nil {
 		return nil, err
 	}

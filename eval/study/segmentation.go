@@ -350,6 +350,9 @@ func (c *Config) describeSegmentationStudy(b *strings.Builder) {
 	if p.Steps > 0 {
 		length = fmt.Sprintf("%d steps", p.Steps)
 	}
+	if p.MinEpochs > 0 {
+		length += fmt.Sprintf(" and at least %d epochs over its labelled slices", p.MinEpochs)
+	}
 	fmt.Fprintf(b, "Every arm trains a U-Net over the encoder's stages for %s, batch %d, %s, Dice ×%s + cross-entropy ×%s, selected on the validation volumes' Dice (3D), scored on the test volumes in 3D (Dice, IoU, HD95 in mm; HD95 averages the volumes where it is finite). ",
 		length, p.BatchSize, p.Optimizer, fmtNum(p.DiceWeight), fmtNum(p.CEWeight))
 	if c.BootstrapReps > 0 {

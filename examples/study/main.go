@@ -78,7 +78,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		sliceSize      = fs.String("slice-size", "64x48", "-data NIfTI folder: slices are centred, padded or cropped to HxW")
 		plane          = fs.String("plane", "axial", "-data NIfTI folder: slicing plane (axial, coronal, sagittal)")
 		volumes        = fs.Int("volumes", 0, "-data NIfTI folder: use this many volumes, drawn with -split-seed (0: all)")
-		segSteps       = fs.Int("seg-steps", 300, "-data NIfTI folder: optimisation steps of every segmentation arm (0: -epochs epochs)")
+		segSteps       = fs.Int("seg-steps", 300, "-data NIfTI folder: optimisation steps of every segmentation arm (0: -epochs epochs), lengthened to -seg-min-epochs epochs where that is more")
+		segMinEpochs   = fs.Int("seg-min-epochs", 5, "-data NIfTI folder: every segmentation arm trains at least this many epochs over its labelled slices, however few -seg-steps are (so that the largest label fraction is not stopped while the arm trained from scratch is still learning)")
 		valEvery       = fs.Int("val-every", 50, "-data NIfTI folder: steps between two validations of a segmentation arm (each recompiles the inference graph)")
 		overlays       = fs.Int("overlays", 4, "-data NIfTI folder: test slices drawn with every arm's prediction (first seed)")
 		holdout        = fs.Float64("holdout", 0, "carve this fraction of the training split out as the internal test set (stratified, by patient), e.g. when the file's own test split is given as -external")
@@ -209,7 +210,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		p := &cfg.Segmentation.Protocol
-		p.BatchSize, p.Steps, p.ValEvery, p.Progress = *batch, *segSteps, *valEvery, *progress
+		p.BatchSize, p.Steps, p.MinEpochs, p.ValEvery, p.Progress = *batch, *segSteps, *segMinEpochs, *valEvery, *progress
 		if *segSteps == 0 {
 			p.Epochs = *epochs
 		}
