@@ -340,6 +340,7 @@ func WriteMarkdown(w io.Writer, results []Result, opt MarkdownOptions) error {
 		}
 		b.WriteString("\n")
 	}
+	writeBudgetNotes(&b, results)
 	if opt.PerCell && primary.Name == metrics.MetricDice {
 		b.WriteString("## Every cell (test Dice, 95% bootstrap interval over test volumes)\n\n")
 		b.WriteString("| arm | labels | seed | labelled volumes (slices) | Dice | 95% CI | IoU | HD95 (mm) | volumes with HD95 = ∞ (per class) | val Dice | selected | seconds |\n")

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -362,5 +363,43 @@ func TestRemediesInTheGrid(t *testing.T) {
 			"simclr+finetune": "supervised"}[c.Label]; c.Baseline != want {
 			t.Errorf("%s compared with %q, want %q", c.Label, c.Baseline, want)
 		}
+	}
+}
+
+// The budget check names an arm whose every run kept its last validated model (epochs or
+// steps), and no arm that peaked earlier once, nor kNN, nor a single run.
+func TestBudgetNotes(t *testing.T) {
+	var results []Result
+	for seed := int64(1); seed <= 3; seed++ {
+		sup := synth(supLabel, 1, seed, 0.8)
+		sup.Selected = map[string]float64{"best_epoch": 15, "epochs": 15, "lr": 1e-3}
+		lin := synth("simclr+linear", 1, seed, 0.8)
+		lin.Selected = map[string]float64{"best_epoch": 100, "epochs": 100}
+		if seed == 2 {
+			lin.Selected["best_epoch"] = 60
+		}
+		ft := synth("simclr+finetune", 1, seed, 0.8)
+		ft.Selected = map[string]float64{"best_step": 450, "steps": 450}
+		knn := synth("simclr+knn", 1, seed, 0.8)
+		knn.Selected = map[string]float64{"k": 20}
+		results = append(results, sup, lin, ft, knn)
+	}
+	lone := synth(supLabel, 0.1, 1, 0.7)
+	lone.Selected = map[string]float64{"best_epoch": 15, "epochs": 15}
+	results = append(results, lone)
+	got := budgetNotes(results)
+	want := []string{
+		"simclr+finetune at 100% labels (imbalance as is): all 3 runs",
+		"supervised at 100% labels (imbalance as is): all 3 runs",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("budget notes %q, want %q", got, want)
+	}
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, results, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "**Budget check:**") {
+		t.Errorf("report lacks the budget check:\n%s", buf.String())
 	}
 }
