@@ -26,6 +26,12 @@ type Config struct {
 	Augment augment.Transform
 	// Epochs (> 0) and BatchSize (> 0; smaller when the split is smaller; bags for TrainMIL).
 	Epochs, BatchSize int
+	// MinSteps, when > 0, adds epochs to a run until it has at least MinSteps optimisation
+	// steps (see RunEpochs). With few labels an epoch is one or two steps, and a fixed number
+	// of epochs then stops a network trained from scratch long before a pretrained one needs
+	// to stop: a budget that decides the comparison by itself. Zero (omitted from the
+	// settings fingerprint) keeps Epochs as they are.
+	MinSteps int `json:",omitempty"`
 	// Optimizer is the update rule, learning-rate schedule and weight decay, laid over the
 	// run's Epochs·⌈N/BatchSize⌉ steps.
 	Optimizer optim.Config
@@ -75,6 +81,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Epochs <= 0:
 		return fmt.Errorf("supervised: Epochs %d, want > 0 (start from supervised.DefaultConfig())", c.Epochs)
+	case c.MinSteps < 0:
+		return fmt.Errorf("supervised: MinSteps %d, want >= 0", c.MinSteps)
 	case c.BatchSize <= 0:
 		return fmt.Errorf("supervised: BatchSize %d, want > 0 (start from supervised.DefaultConfig())", c.BatchSize)
 	case !(c.EncoderLRMultiplier >= 0) || math.IsInf(c.EncoderLRMultiplier, 0):
@@ -95,4 +103,12 @@ func (c Config) validateImages() error {
 		return errors.New("supervised: Config needs an Encoder")
 	}
 	return nil
+}
+
+// RunEpochs returns the epochs a run over n examples (or bags) trains: Epochs, raised until
+// the run has at least MinSteps steps of ⌈n/BatchSize⌉ per epoch.
+func (c Config) RunEpochs(n int) int {
+	batch := max(1, min(c.BatchSize, n))
+	perEpoch := max(1, (n+batch-1)/batch)
+	return max(c.Epochs, (c.MinSteps+perEpoch-1)/perEpoch)
 }

@@ -158,3 +158,36 @@ func TestTrainRejectsBadInput(t *testing.T) {
 		t.Error("milestone 1.5 accepted")
 	}
 }
+
+// MinSteps adds epochs to a run over few labels until it has that many steps, and leaves a
+// run over many labels as it is.
+func TestMinStepsAddsEpochs(t *testing.T) {
+	cfg := testConfig(2, 64, 5)
+	cfg.MinSteps = 7
+	for _, c := range []struct{ n, epochs int }{{20, 7}, {64, 7}, {65, 4}, {546, 2}} {
+		if got := cfg.RunEpochs(c.n); got != c.epochs {
+			t.Errorf("%d examples: %d epochs, want %d", c.n, got, c.epochs)
+		}
+	}
+	ds := testutil.BreastMNIST(t)
+	var idx []int // 15 images of each class
+	perClass := map[int]int{}
+	for i := 0; i < ds.Train.N && len(idx) < 30; i++ {
+		if l := ds.Train.Label(i); perClass[l] < 15 {
+			perClass[l]++
+			idx = append(idx, i)
+		}
+	}
+	few := ds.Train.Subset(idx)
+	clf, err := Train(few, ds.Val, ds.NumClasses, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps := optimizer.GetGlobalStep(clf.Final.Store); len(clf.ValAUC) != 7 || steps != 7 {
+		t.Errorf("30 images, batch 64, 2 epochs, MinSteps 7: %d epochs, %d steps; want 7 and 7", len(clf.ValAUC), steps)
+	}
+	cfg.MinSteps = -1
+	if _, err := Train(few, ds.Val, ds.NumClasses, cfg); err == nil || !strings.Contains(err.Error(), "MinSteps -1") {
+		t.Errorf("MinSteps -1: error %v", err)
+	}
+}

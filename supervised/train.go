@@ -145,7 +145,7 @@ func probabilities(logits *graph.Node, multiLabel bool) *graph.Node {
 }
 
 // fit runs the training loop shared by Train, TrainLinear and TrainMIL: cfg's optimiser
-// and schedule over Epochs·⌈n/batch⌉ steps, cfg's remedy's loss (class weights, or
+// and schedule over RunEpochs(n)·⌈n/batch⌉ steps, cfg's remedy's loss (class weights, or
 // per-label positive weights, from tgt's counts), the validation AUC after every epoch,
 // and the best epoch's weights restored. ds yields one epoch per Iter, ⌈n/batch⌉ batches,
 // the last one possibly smaller.
@@ -154,7 +154,8 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 	n := tgt.n
 	batch := min(cfg.BatchSize, n)
 	stepsPerEpoch := (n + batch - 1) / batch
-	opt, err := optim.New(cfg.Optimizer, optim.Plan{StepsPerEpoch: stepsPerEpoch, TotalSteps: cfg.Epochs * stepsPerEpoch, Multipliers: multipliers})
+	epochs := cfg.RunEpochs(n)
+	opt, err := optim.New(cfg.Optimizer, optim.Plan{StepsPerEpoch: stepsPerEpoch, TotalSteps: epochs * stepsPerEpoch, Multipliers: multipliers})
 	if err != nil {
 		return fmt.Errorf("supervised: %w", err)
 	}
@@ -215,7 +216,7 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 		}
 		return nil
 	})
-	if _, err := loop.RunEpochs(ds, cfg.Epochs); err != nil {
+	if _, err := loop.RunEpochs(ds, epochs); err != nil {
 		return fmt.Errorf("supervised: %w", err)
 	}
 	if best == nil {

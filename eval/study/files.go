@@ -48,8 +48,12 @@ func (c Config) Describe() string {
 	}
 	pr := c.Protocols
 	t := pr.Train
-	fmt.Fprintf(&b, "Supervised baseline: %d epochs, batch %d, %s, %s augmentation, best validation AUC epoch kept. ",
-		t.Epochs, t.BatchSize, t.Optimizer, augment.Name(t.Augment))
+	epochs := fmt.Sprintf("%d epochs", t.Epochs)
+	if t.MinSteps > 0 {
+		epochs += fmt.Sprintf(" and at least %d steps (fine-tuning too)", t.MinSteps)
+	}
+	fmt.Fprintf(&b, "Supervised baseline: %s, batch %d, %s, %s augmentation, best validation AUC epoch kept. ",
+		epochs, t.BatchSize, t.Optimizer, augment.Name(t.Augment))
 	from := "the whole encoder"
 	if pr.FineTune.TrainableFrom != "" {
 		from = "from " + pr.FineTune.TrainableFrom + " on (earlier layers frozen)"

@@ -97,6 +97,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		pretrainEpochs = fs.Int("pretrain-epochs", def.Pretrain.Epochs, "pretraining epochs")
 		pretrainSteps  = fs.Int("pretrain-steps", def.Pretrain.Steps, "pretraining steps (overrides -pretrain-epochs when > 0)")
 		epochs         = fs.Int("epochs", def.Protocols.Train.Epochs, "supervised epochs")
+		minSteps       = fs.Int("min-steps", def.Protocols.Train.MinSteps, "supervised and fine-tuning runs train at least this many steps, adding epochs when few labels make epochs short (0: epochs as they are); the report's budget check says when an arm may need it")
 		finetuneEpochs = fs.Int("finetune-epochs", def.Protocols.FineTune.Epochs, "fine-tuning epochs")
 		probeEpochs    = fs.Int("probe-epochs", def.Protocols.Probe.Epochs, "epochs of each linear probe (features are cached: cheap)")
 		batch          = fs.Int("batch", def.Protocols.Train.BatchSize, "batch size of every training")
@@ -163,6 +164,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	apply("pretrain-epochs", func() error { cfg.Pretrain.Epochs = *pretrainEpochs; return nil })
 	apply("pretrain-steps", func() error { cfg.Pretrain.Steps = *pretrainSteps; return nil })
 	apply("epochs", func() error { cfg.Protocols.Train.Epochs = *epochs; return nil })
+	apply("min-steps", func() error { cfg.Protocols.Train.MinSteps = *minSteps; return nil })
 	apply("finetune-epochs", func() error { cfg.Protocols.FineTune.Epochs = *finetuneEpochs; return nil })
 	apply("probe-epochs", func() error { cfg.Protocols.Probe.Epochs = *probeEpochs; return nil })
 	apply("batch", func() error {
