@@ -105,10 +105,10 @@ func (c Config) validateImages() error {
 	return nil
 }
 
-// RunEpochs returns the epochs a run over n examples (or bags) trains: Epochs, raised until
-// the run has at least MinSteps steps of ⌈n/BatchSize⌉ per epoch.
-func (c Config) RunEpochs(n int) int {
+// RunEpochs returns the epochs a run over n examples (or bags) trains and its steps per
+// epoch, ⌈n/BatchSize⌉: Epochs, raised until the run has at least MinSteps steps.
+func (c Config) RunEpochs(n int) (epochs, perEpoch int) {
 	batch := max(1, min(c.BatchSize, n))
-	perEpoch := max(1, (n+batch-1)/batch)
-	return max(c.Epochs, (c.MinSteps+perEpoch-1)/perEpoch)
+	perEpoch = max(1, (n+batch-1)/batch)
+	return max(c.Epochs, (c.MinSteps+perEpoch-1)/perEpoch), perEpoch
 }

@@ -165,7 +165,7 @@ func TestMinStepsAddsEpochs(t *testing.T) {
 	cfg := testConfig(2, 64, 5)
 	cfg.MinSteps = 7
 	for _, c := range []struct{ n, epochs int }{{20, 7}, {64, 7}, {65, 4}, {546, 2}} {
-		if got := cfg.RunEpochs(c.n); got != c.epochs {
+		if got, _ := cfg.RunEpochs(c.n); got != c.epochs {
 			t.Errorf("%d examples: %d epochs, want %d", c.n, got, c.epochs)
 		}
 	}

@@ -145,16 +145,14 @@ func probabilities(logits *graph.Node, multiLabel bool) *graph.Node {
 }
 
 // fit runs the training loop shared by Train, TrainLinear and TrainMIL: cfg's optimiser
-// and schedule over RunEpochs(n)·⌈n/batch⌉ steps, cfg's remedy's loss (class weights, or
+// and schedule over the steps of RunEpochs(n), cfg's remedy's loss (class weights, or
 // per-label positive weights, from tgt's counts), the validation AUC after every epoch,
 // and the best epoch's weights restored. ds yields one epoch per Iter, ⌈n/batch⌉ batches,
 // the last one possibly smaller.
 func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.Node) *graph.Node, cfg Config, multipliers map[string]float64,
 	ds train.Dataset, tgt target, predictVal func() ([][]float32, error), valLabels []int32) error {
 	n := tgt.n
-	batch := min(cfg.BatchSize, n)
-	stepsPerEpoch := (n + batch - 1) / batch
-	epochs := cfg.RunEpochs(n)
+	epochs, stepsPerEpoch := cfg.RunEpochs(n)
 	opt, err := optim.New(cfg.Optimizer, optim.Plan{StepsPerEpoch: stepsPerEpoch, TotalSteps: epochs * stepsPerEpoch, Multipliers: multipliers})
 	if err != nil {
 		return fmt.Errorf("supervised: %w", err)

@@ -154,13 +154,11 @@ func Compare(results []Result, metric string) []Comparison {
 		var err error
 		if c.T, err = metrics.PairedTTest(a, b); err != nil {
 			// No test, but the difference is still worth reading (NaN with no pair).
-			c.T.PValue, c.Err, c.T.MeanDiff = math.NaN(), err.Error(), math.NaN()
-			if len(a) > 0 {
-				c.T.MeanDiff = 0
-				for i := range a {
-					c.T.MeanDiff += (a[i] - b[i]) / float64(len(a))
-				}
+			diffs := make([]float64, len(a))
+			for i := range a {
+				diffs[i] = a[i] - b[i]
 			}
+			c.T.PValue, c.Err, c.T.MeanDiff = math.NaN(), err.Error(), mean(diffs)
 		}
 		if c.Wilcoxon, err = metrics.WilcoxonSignedRank(a, b); err != nil {
 			c.Wilcoxon.PValue = math.NaN()
