@@ -22,7 +22,11 @@ import (
 // [B·Ho·Wo, KH·KW·C] matrix (im2col) and one matrix product with the kernel flattened to
 // [KH·KW·C, O], with a hand-written backward pass that the backend runs without
 // transposing anything larger than the output (convProduct). A 1×1 stride-1 convolution is
-// a single matrix product. (Computing a stride-1 convolution's input gradient as a
+// a single matrix product. A 3×3 stride-1 convolution with padding 1, at least 16 input
+// channels and an even-sized input is Winograd's F(2×2, 3×3) (winograd3x3): fewer
+// multiplications for more memory traffic, measured faster on those layers and slower on
+// odd sizes (a quarter of the tiles wasted at 7×7) and on a single input channel
+// (BenchmarkWinograd). (Computing a stride-1 convolution's input gradient as a
 // convolution of the output gradient with the flipped kernel, instead of a product and a
 // scatter-add, was measured slower: 41 against 43 pairs/s for the SimCLR ResNet-18 step.)
 func Conv2D(x, kernel *Node, stride, padding int) *Node {
@@ -51,9 +55,15 @@ func Conv2D(x, kernel *Node, stride, padding int) *Node {
 		flat := func(x *Node) *Node { return Reshape(x, b*h*w, c) }
 		return Reshape(convProduct(x, Reshape(kernel, c, o), flat), b, h, w, o)
 	}
+	if useWinograd && kh == 3 && kw == 3 && stride == 1 && padding == 1 && c >= 16 && h%2 == 0 && w%2 == 0 {
+		return winograd3x3(x, kernel)
+	}
 	windows := func(x *Node) *Node { return im2col(x, kh, kw, stride, padding, ho, wo) } // [B·Ho·Wo, KH·KW·C]
 	return Reshape(convProduct(x, Reshape(kernel, kh*kw*c, o), windows), b, ho, wo, o)
 }
+
+// useWinograd lets benchmarks compare Conv2D with and without winograd3x3.
+var useWinograd = true
 
 // isGoBackend tells whether g runs on GoMLX's pure-Go backend.
 func isGoBackend(g *Graph) bool {
@@ -207,40 +217,49 @@ func roundUp(n, multiple int) int {
 	return (n + multiple - 1) / multiple * multiple
 }
 
-// indexKey identifies a gather index constant of im2colPerPosition within one graph.
+// indexKey identifies a gather index constant within one graph: its kind and geometry.
 type indexKey struct {
-	graph                     weak.Pointer[Graph]
-	b, ho, wo, kh, kw, stride int
+	graph    weak.Pointer[Graph]
+	kind     string
+	geometry [6]int
 }
 
 // indexCache shares the (large) gather index constants between the convolutions of one
 // graph that have the same geometry, without keeping graphs alive.
 var indexCache sync.Map // indexKey -> weak.Pointer[Node]
 
-// perPositionIndices returns the int32 constant [B, Ho, Wo, KH·KW, 3] of (batch, row,
-// column) start indices, into the padded input, of every (output position, kernel tap).
-func perPositionIndices(g *Graph, b, ho, wo, kh, kw, stride int) *Node {
-	key := indexKey{weak.Make(g), b, ho, wo, kh, kw, stride}
+// sharedIndices returns the int32 constant of the given kind and geometry in g, built by
+// build the first time it is asked for.
+func sharedIndices(g *Graph, kind string, geometry [6]int, build func() *tensors.Tensor) *Node {
+	key := indexKey{weak.Make(g), kind, geometry}
 	if v, ok := indexCache.Load(key); ok {
 		if n := v.(weak.Pointer[Node]).Value(); n != nil {
 			return n
 		}
 	}
-	idx := make([]int32, 0, b*ho*wo*kh*kw*3)
-	for bi := range b {
-		for oi := range ho {
-			for oj := range wo {
-				for i := range kh {
-					for j := range kw {
-						idx = append(idx, int32(bi), int32(oi*stride+i), int32(oj*stride+j))
-					}
-				}
-			}
-		}
-	}
-	n := Const(g, tensors.FromFlatDataAndDimensions(idx, b, ho, wo, kh*kw, 3))
+	n := Const(g, build())
 	if _, loaded := indexCache.Swap(key, weak.Make(n)); !loaded {
 		runtime.AddCleanup(g, func(k indexKey) { indexCache.Delete(k) }, key)
 	}
 	return n
+}
+
+// perPositionIndices returns the int32 constant [B, Ho, Wo, KH·KW, 3] of (batch, row,
+// column) start indices, into the padded input, of every (output position, kernel tap).
+func perPositionIndices(g *Graph, b, ho, wo, kh, kw, stride int) *Node {
+	return sharedIndices(g, "im2col", [6]int{b, ho, wo, kh, kw, stride}, func() *tensors.Tensor {
+		idx := make([]int32, 0, b*ho*wo*kh*kw*3)
+		for bi := range b {
+			for oi := range ho {
+				for oj := range wo {
+					for i := range kh {
+						for j := range kw {
+							idx = append(idx, int32(bi), int32(oi*stride+i), int32(oj*stride+j))
+						}
+					}
+				}
+			}
+		}
+		return tensors.FromFlatDataAndDimensions(idx, b, ho, wo, kh*kw, 3)
+	})
 }

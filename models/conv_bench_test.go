@@ -62,43 +62,73 @@ func BenchmarkConv2DStock(b *testing.B) {
 }
 
 // BenchmarkResNet18 times one forward and backward pass (gradients of every variable) of
-// ResNet-18 in training mode at batch 32, for the small stem at 28 and 64 px.
+// ResNet-18 in training mode at batch 32, for the small stem at 28 and 64 px, with and
+// without Winograd's convolution.
 func BenchmarkResNet18(b *testing.B) {
 	for _, size := range []int{28, 64} {
-		b.Run(fmt.Sprintf("B32_%dpx", size), func(b *testing.B) {
-			store := model.NewStore()
-			exec, err := model.NewExec(medssl.MustBackend(), store, func(scope *model.Scope, x *graph.Node) []*graph.Node {
-				scope.SetTraining(x.Graph(), true)
-				features := ResNet18().Encode(scope.In(EncoderScope), x)
-				loss := graph.ReduceAllMean(graph.Square(features))
-				var vars []*graph.Node
-				for v := range store.IterVariables() {
-					if v.Trainable && v.Shape().Rank() > 0 {
-						vars = append(vars, v.NodeValue(x.Graph()))
-					}
-				}
-				return append([]*graph.Node{loss}, graph.Gradient(loss, vars...)...)
+		for _, winograd := range []bool{true, false} {
+			b.Run(fmt.Sprintf("B32_%dpx/winograd=%v", size, winograd), func(b *testing.B) {
+				defer func(was bool) { useWinograd = was }(useWinograd)
+				useWinograd = winograd
+				benchResNet18(b, size)
 			})
-			if err != nil {
-				b.Fatal(err)
+		}
+	}
+}
+
+func benchResNet18(b *testing.B, size int) {
+	store := model.NewStore()
+	exec, err := model.NewExec(medssl.MustBackend(), store, func(scope *model.Scope, x *graph.Node) []*graph.Node {
+		scope.SetTraining(x.Graph(), true)
+		features := ResNet18().Encode(scope.In(EncoderScope), x)
+		loss := graph.ReduceAllMean(graph.Square(features))
+		var vars []*graph.Node
+		for v := range store.IterVariables() {
+			if v.Trainable && v.Shape().Rank() > 0 {
+				vars = append(vars, v.NodeValue(x.Graph()))
 			}
-			x := randomTensor(1, 32, size, size, 1)
-			if _, err := exec.Exec(x); err != nil {
-				b.Fatal(err)
-			}
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			for b.Loop() {
-				outs, err := exec.Exec(x)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, o := range outs {
-					o.FinalizeAll()
-				}
-			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
-			b.ReportMetric(32*float64(b.N)/b.Elapsed().Seconds(), "img/s")
+		}
+		return append([]*graph.Node{loss}, graph.Gradient(loss, vars...)...)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := randomTensor(1, 32, size, size, 1)
+	if _, err := exec.Exec(x); err != nil {
+		b.Fatal(err)
+	}
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for b.Loop() {
+		outs, err := exec.Exec(x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(32*float64(b.N)/b.Elapsed().Seconds(), "img/s")
+}
+
+// BenchmarkWinograd compares the stride-1 3×3 layers of ResNet-18 (small stem, 28 px,
+// batch 32; and width 16 at batch 256, the main job's), forward and backward, computed by
+// im2col and by Winograd's F(2×2, 3×3).
+func BenchmarkWinograd(b *testing.B) {
+	for _, c := range []convCase{
+		{32, 28, 64, 64, 3, 1, 1},
+		{32, 14, 128, 128, 3, 1, 1},
+		{32, 7, 256, 256, 3, 1, 1},
+		{32, 4, 512, 512, 3, 1, 1},
+		{256, 28, 16, 16, 3, 1, 1},
+		{256, 14, 32, 32, 3, 1, 1},
+		{256, 7, 64, 64, 3, 1, 1},
+		{256, 4, 128, 128, 3, 1, 1},
+	} {
+		b.Run("im2col/"+c.String(), func(b *testing.B) { benchConv(b, c, Conv2D) })
+		b.Run("winograd/"+c.String(), func(b *testing.B) {
+			benchConv(b, c, func(x, k *graph.Node, _, _ int) *graph.Node { return winograd3x3(x, k) })
 		})
 	}
 }
