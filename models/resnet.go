@@ -226,7 +226,7 @@ func (r *ResNetBuilder) Stages() []*Node {
 		x = convBNReLU(scope.In("stem"), x, base, 3, 1, 1)
 	case StandardStem:
 		x = convBNReLU(scope.In("stem"), x, base, 7, 2, 3)
-		x = MaxPool(x).Window(3).Strides(2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+		x = MaxPool2D(x, 3, 2, 1)
 	default:
 		exceptions.Panicf("models.ResNet: unknown stem %v", stem)
 	}
