@@ -5,7 +5,6 @@ import (
 
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
 )
@@ -265,7 +264,7 @@ func convBN(scope *model.Scope, x *Node, channels, kernel, stride, padding int) 
 }
 
 func convBNReLU(scope *model.Scope, x *Node, channels, kernel, stride, padding int) *Node {
-	return activation.Relu(convBN(scope, x, channels, kernel, stride, padding))
+	return Relu(convBN(scope, x, channels, kernel, stride, padding))
 }
 
 // shortcut is the identity, or a 1×1 projection (with BN) when the shape changes.
@@ -280,7 +279,7 @@ func shortcut(scope *model.Scope, x *Node, channels, stride int) *Node {
 func basicBlock(scope *model.Scope, x *Node, width, stride int) *Node {
 	y := convBNReLU(scope.In("a"), x, width, 3, stride, 1)
 	y = convBN(scope.In("b"), y, width, 3, 1, 1)
-	return activation.Relu(Add(y, shortcut(scope, x, width, stride)))
+	return Relu(Add(y, shortcut(scope, x, width, stride)))
 }
 
 // bottleneckBlock: 1×1 to width, 3×3/stride, 1×1 to 4·width, plus the shortcut.
@@ -288,5 +287,5 @@ func bottleneckBlock(scope *model.Scope, x *Node, width, stride int) *Node {
 	y := convBNReLU(scope.In("a"), x, width, 1, 1, 0)
 	y = convBNReLU(scope.In("b"), y, width, 3, stride, 1)
 	y = convBN(scope.In("c"), y, 4*width, 1, 1, 0)
-	return activation.Relu(Add(y, shortcut(scope, x, 4*width, stride)))
+	return Relu(Add(y, shortcut(scope, x, 4*width, stride)))
 }
