@@ -14,7 +14,7 @@ import (
 func TestMaxPool2DMatchesStock(t *testing.T) {
 	backend := medssl.MustBackend()
 	cases := []struct {
-		name                        string
+		name                       string
 		b, h, w, c, k, stride, pad int
 	}{
 		{"3x3_s2_pad1", 2, 8, 8, 3, 3, 2, 1},
