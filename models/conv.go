@@ -52,13 +52,15 @@ func Conv2D(x, kernel *Node, stride, padding int) *Node {
 	}
 	ho, wo := (hp-kh)/stride+1, (wp-kw)/stride+1
 	if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
-		flat := func(x *Node) *Node { return Reshape(x, b*h*w, c) }
+		// x is its own window matrix (in the backward pass a gated copy: a Reshape not gated
+		// could copy x as early as the forward pass).
+		flat := func(x, gate *Node) *Node { return Reshape(gated(x, gate), b*h*w, c) }
 		return Reshape(convProduct(x, Reshape(kernel, c, o), flat), b, h, w, o)
 	}
 	if useWinograd && kh == 3 && kw == 3 && stride == 1 && padding == 1 && c >= 16 && h%2 == 0 && w%2 == 0 {
 		return winograd3x3(x, kernel)
 	}
-	windows := func(x *Node) *Node { return im2col(x, kh, kw, stride, padding, ho, wo) } // [B·Ho·Wo, KH·KW·C]
+	windows := func(x, gate *Node) *Node { return im2col(x, gate, kh, kw, stride, padding, ho, wo) } // [B·Ho·Wo, KH·KW·C]
 	return Reshape(convProduct(x, Reshape(kernel, kh*kw*c, o), windows), b, ho, wo, o)
 }
 
@@ -122,12 +124,12 @@ func withBackward(inputs []*Node, forward func(ids []*Node) *Node, backward func
 // with the forward's). Keeping the windows of every convolution was most of the memory of
 // a training step (6.4 GB of peak resident memory for the SimCLR ResNet-18 step at batch
 // 128; see the README's speed table for what recomputing costs and saves).
-func convProduct(x, kernel *Node, windows func(*Node) *Node) *Node {
-	cols := windows(x)
+func convProduct(x, kernel *Node, windows func(x, gate *Node) *Node) *Node {
+	cols := windows(x, nil)
 	return withBackward([]*Node{cols, kernel},
 		func(ids []*Node) *Node { return Dot(ids[0], ids[1]).Product() },
 		func(dy *Node) []*Node {
-			again := windows(SchedulingBarrier(x, dy))
+			again := windows(x, dy)
 			dkt := Dot(Transpose(dy, 0, 1), again).General([]int{1}, nil, []int{0}, nil) // [O, K]
 			// dcols after dkernel, so that the two cols-sized arrays are never alive together.
 			dcols := Dot(SchedulingBarrier(dy, dkt), kernel).General([]int{1}, nil, []int{1}, nil) // [M, K]
@@ -147,29 +149,32 @@ const maxPerPositionTaps = 4 << 20
 // but its Slice copies element by element, and the gradient of a Concatenate is a Slice. So
 // the windows are gathered with GatherSlices, whose gradient is one ScatterSum (a
 // vectorised add of contiguous blocks).
-func im2col(x *Node, kh, kw, stride, padding, ho, wo int) *Node {
+//
+// A non-nil gate delays the gather until gate has been computed (see gated).
+func im2col(x, gate *Node, kh, kw, stride, padding, ho, wo int) *Node {
 	dims := x.Shape().Dimensions
 	b, c := dims[0], dims[3]
 	if c >= 16 && b*ho*wo*kh*kw <= maxPerPositionTaps {
-		return im2colPerPosition(x, kh, kw, stride, padding, ho, wo)
+		return im2colPerPosition(x, gate, kh, kw, stride, padding, ho, wo)
 	}
-	return im2colBlocks(x, kh, kw, stride, padding, ho, wo)
+	return im2colBlocks(x, gate, kh, kw, stride, padding, ho, wo)
 }
 
 // im2colPerPosition gathers, for every output position and kernel tap, the C channels of
 // the (zero-padded) input pixel under it: one gather whose output is already the
 // [B, Ho, Wo, KH·KW, C] matrix, copying C contiguous values per index. Best when C is large
 // enough for those copies to be efficient.
-func im2colPerPosition(x *Node, kh, kw, stride, padding, ho, wo int) *Node {
+func im2colPerPosition(x, gate *Node, kh, kw, stride, padding, ho, wo int) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
 	b, c := dims[0], dims[3]
 	if padding > 0 {
-		x = Pad(x, ScalarZero(g, x.DType()),
+		x = Pad(x, gated(ScalarZero(g, x.DType()), gate),
 			compute.PadAxis{}, compute.PadAxis{Start: padding, End: padding},
 			compute.PadAxis{Start: padding, End: padding}, compute.PadAxis{})
+		gate = nil // the gather waits for the padding
 	}
-	indices := perPositionIndices(g, b, ho, wo, kh, kw, stride)
+	indices := gated(perPositionIndices(g, b, ho, wo, kh, kw, stride), gate)
 	taps := GatherSlices(x, []int{0, 1, 2}, indices, []int{1, 1, 1}, true)
 	return Reshape(taps, b*ho*wo, kh*kw*c)
 }
@@ -179,7 +184,7 @@ func im2colPerPosition(x *Node, kh, kw, stride, padding, ho, wo int) *Node {
 // of tap (i, j) of a stride-s kernel is the plain rectangle starting at (i/s, i%s, j/s, j%s).
 // The gathered [KH·KW, B·Ho·Wo, C] is then transposed to [B·Ho·Wo, KH·KW, C]. Used when C is
 // small (the first layer) or the images are large.
-func im2colBlocks(x *Node, kh, kw, stride, padding, ho, wo int) *Node {
+func im2colBlocks(x, gate *Node, kh, kw, stride, padding, ho, wo int) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
 	b, h, w, c := dims[0], dims[1], dims[2], dims[3]
@@ -189,7 +194,7 @@ func im2colBlocks(x *Node, kh, kw, stride, padding, ho, wo int) *Node {
 	hp := roundUp(h+2*padding, s)
 	wp := roundUp(w+2*padding, s)
 	if hp != h || wp != w {
-		x = Pad(x, ScalarZero(g, x.DType()),
+		x = Pad(x, gated(ScalarZero(g, x.DType()), gate),
 			compute.PadAxis{}, compute.PadAxis{Start: padding, End: hp - h - padding},
 			compute.PadAxis{Start: padding, End: wp - w - padding}, compute.PadAxis{})
 	}
@@ -200,7 +205,7 @@ func im2colBlocks(x *Node, kh, kw, stride, padding, ho, wo int) *Node {
 			starts = append(starts, []int32{int32(i / s), int32(i % s), int32(j / s), int32(j % s)})
 		}
 	}
-	taps := GatherSlices(x, []int{1, 2, 3, 4}, Const(g, starts), []int{ho, 1, wo, 1}, true)
+	taps := GatherSlices(x, []int{1, 2, 3, 4}, gated(Const(g, starts), gate), []int{ho, 1, wo, 1}, true)
 	// taps: [KH·KW, B, Ho, 1, Wo, 1, C]
 	m := b * ho * wo
 	if kh*kw == 1 {
@@ -211,6 +216,18 @@ func im2colBlocks(x *Node, kh, kw, stride, padding, ho, wo int) *Node {
 	}
 	taps = TransposeAllAxes(Reshape(taps, kh*kw, m, c), 1, 0, 2)
 	return Reshape(taps, m, kh*kw*c)
+}
+
+// gated returns n, made to wait for gate when gate is not nil. The backward passes gather
+// windows and tiles again from x once the output gradient has arrived; gating x itself would
+// copy it (the backend's barrier copies an operand that other ops still use, and x is the
+// previous layer's output, used by its own backward pass), so the barrier goes on a small
+// operand of the gather instead: its padding value or its start indices.
+func gated(n, gate *Node) *Node {
+	if gate == nil {
+		return n
+	}
+	return SchedulingBarrier(n, gate)
 }
 
 func roundUp(n, multiple int) int {

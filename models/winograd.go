@@ -86,24 +86,26 @@ func winograd3x3(x, kernel *Node) *Node {
 	at := ConvertDType(winogradConst(g, winogradAT, false), dt) // [4, 16]
 
 	tiles := func(x *Node) *Node { return winogradTiles(x, th, tw) } // [16, P·C]
-	transformKernel := func(k *Node) *Node {                         // [16, C, O]
-		gk := ConvertDType(winogradConst(g, winogradG, false), dt) // [16, 9]
+	transformKernel := func(k, gate *Node) *Node {                   // [16, C, O]
+		gk := gated(ConvertDType(winogradConst(g, winogradG, false), dt), gate) // [16, 9]
 		return Reshape(Dot(gk, Reshape(k, 9, c*o)).Product(), 16, c, o)
 	}
 	y4 := withBackward([]*Node{tiles(x), kernel},
 		func(ids []*Node) *Node {
 			v := Reshape(Dot(bt, ids[0]).Product(), 16, p, c)
-			m := Dot(v, transformKernel(ids[1])).General([]int{2}, []int{0}, []int{1}, []int{0}) // [16, P, O]
-			return Dot(at, Reshape(m, 16, p*o)).Product()                                        // [4, P·O]
+			m := Dot(v, transformKernel(ids[1], nil)).General([]int{2}, []int{0}, []int{1}, []int{0}) // [16, P, O]
+			return Dot(at, Reshape(m, 16, p*o)).Product()                                             // [4, P·O]
 		},
 		func(dy4 *Node) []*Node {
-			dm := Reshape(Dot(ConvertDType(winogradConst(g, winogradAT, true), dt), dy4).Product(), 16, p, o)
-			vT := Reshape(Dot(bt, winogradTilesChannelsFirst(SchedulingBarrier(x, dy4), th, tw)).Product(), 16, c, p)
+			// Four tile-sized arrays are computed in turn (vT, dm, dv, dd), and each is
+			// computed after the one before the last has been used for the last time, so that
+			// no more than two are alive at once: vT before dm, dv after du.
+			vT := Reshape(Dot(bt, winogradTilesChannelsFirst(x, dy4, th, tw)).Product(), 16, c, p)
+			dm := Reshape(Dot(ConvertDType(winogradConst(g, winogradAT, true), dt), SchedulingBarrier(dy4, vT)).Product(), 16, p, o)
 			du := Dot(vT, dm).General([]int{2}, []int{0}, []int{1}, []int{0}) // [16, C, O]
 			gkT := ConvertDType(winogradConst(g, winogradG, true), dt)        // [9, 16]
 			dk := Reshape(Dot(gkT, Reshape(du, 16, c*o)).Product(), 3, 3, c, o)
-			// dv after du, so that v and dv are never alive together.
-			u := transformKernel(SchedulingBarrier(kernel, du))
+			u := transformKernel(kernel, du)                                 // dv after du: see above
 			dv := Dot(dm, u).General([]int{2}, []int{0}, []int{2}, []int{0}) // [16, P, C]
 			dd := Dot(ConvertDType(winogradConst(g, winogradBT, true), dt), Reshape(dv, 16, p*c)).Product()
 			return []*Node{dd, dk}
@@ -137,11 +139,13 @@ func winogradTiles(x *Node, th, tw int) *Node {
 // Transposing x (padded, split into row and column parities as
 // [C, B, 2, 2, Th+1, Tw+1]) and gathering runs of Tw values costs a quarter of what
 // transposing the gathered tiles would.
-func winogradTilesChannelsFirst(x *Node, th, tw int) *Node {
+//
+// The padding waits for gate (see gated).
+func winogradTilesChannelsFirst(x, gate *Node, th, tw int) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
 	b, h, w, c := dims[0], dims[1], dims[2], dims[3]
-	x = Pad(x, ScalarZero(g, x.DType()),
+	x = Pad(x, gated(ScalarZero(g, x.DType()), gate),
 		compute.PadAxis{}, compute.PadAxis{Start: 1, End: 2*th + 1 - h},
 		compute.PadAxis{Start: 1, End: 2*tw + 1 - w}, compute.PadAxis{})
 	x = TransposeAllAxes(Reshape(x, b, th+1, 2, tw+1, 2, c), 5, 0, 2, 4, 1, 3) // [C, B, 2, 2, Th+1, Tw+1]
