@@ -179,33 +179,13 @@ func im2colPerPosition(x, gate *Node, kh, kw, stride, padding, ho, wo int) *Node
 	return Reshape(taps, b*ho*wo, kh*kw*c)
 }
 
-// im2colBlocks gathers each kernel tap as one rectangular block: x is zero-padded and
-// reshaped to [B, Hp/s, s, Wp/s, s, C] ("space to depth", s the stride), so that the window
-// of tap (i, j) of a stride-s kernel is the plain rectangle starting at (i/s, i%s, j/s, j%s).
-// The gathered [KH·KW, B·Ho·Wo, C] is then transposed to [B·Ho·Wo, KH·KW, C]. Used when C is
-// small (the first layer) or the images are large.
+// im2colBlocks gathers each kernel tap as one rectangular block (blockTaps), then transposes
+// the gathered [KH·KW, B·Ho·Wo, C] to [B·Ho·Wo, KH·KW, C]. Used when C is small (the first
+// layer) or the images are large.
 func im2colBlocks(x, gate *Node, kh, kw, stride, padding, ho, wo int) *Node {
-	g := x.Graph()
 	dims := x.Shape().Dimensions
-	b, h, w, c := dims[0], dims[1], dims[2], dims[3]
-	// Pad: the requested zero padding, plus enough at the end for Hp, Wp to be multiples of
-	// the stride (those extra rows and columns are never read).
-	s := stride
-	hp := roundUp(h+2*padding, s)
-	wp := roundUp(w+2*padding, s)
-	if hp != h || wp != w {
-		x = Pad(x, gated(ScalarZero(g, x.DType()), gate),
-			compute.PadAxis{}, compute.PadAxis{Start: padding, End: hp - h - padding},
-			compute.PadAxis{Start: padding, End: wp - w - padding}, compute.PadAxis{})
-	}
-	x = Reshape(x, b, hp/s, s, wp/s, s, c)
-	starts := make([][]int32, 0, kh*kw)
-	for i := range kh {
-		for j := range kw {
-			starts = append(starts, []int32{int32(i / s), int32(i % s), int32(j / s), int32(j % s)})
-		}
-	}
-	taps := GatherSlices(x, []int{1, 2, 3, 4}, gated(Const(g, starts), gate), []int{ho, 1, wo, 1}, true)
+	b, c := dims[0], dims[3]
+	taps := blockTaps(x, ScalarZero(x.Graph(), x.DType()), gate, kh, kw, stride, padding, ho, wo)
 	// taps: [KH·KW, B, Ho, 1, Wo, 1, C]
 	m := b * ho * wo
 	if kh*kw == 1 {
@@ -218,6 +198,37 @@ func im2colBlocks(x, gate *Node, kh, kw, stride, padding, ho, wo int) *Node {
 	return Reshape(taps, m, kh*kw*c)
 }
 
+// blockTaps gathers, for every tap (i, j) of a KH×KW window moved with the given stride
+// over x [B, H, W, C] padded with padValue, the Ho×Wo input pixels under it:
+// [KH·KW, B, Ho, 1, Wo, 1, C], taps in row-major order. x is padded and reshaped to
+// [B, Hp/s, s, Wp/s, s, C] ("space to depth", s the stride), so that tap (i, j) is the plain
+// rectangle starting at (i/s, i%s, j/s, j%s): one block copy of contiguous C values per
+// pixel. A non-nil gate delays the padding and the gather until gate has been computed.
+func blockTaps(x, padValue, gate *Node, kh, kw, stride, padding, ho, wo int) *Node {
+	g := x.Graph()
+	dims := x.Shape().Dimensions
+	b, h, w, c := dims[0], dims[1], dims[2], dims[3]
+	s := stride
+	// Pad: the requested padding before, and after it enough for the padded sides to be
+	// multiples of the stride with room for every tap's block (rows past the windows are
+	// never read).
+	hp := s * max((h+2*padding+s-1)/s, (kh-1)/s+ho)
+	wp := s * max((w+2*padding+s-1)/s, (kw-1)/s+wo)
+	if hp != h || wp != w {
+		x = Pad(x, gated(padValue, gate),
+			compute.PadAxis{}, compute.PadAxis{Start: padding, End: hp - h - padding},
+			compute.PadAxis{Start: padding, End: wp - w - padding}, compute.PadAxis{})
+	}
+	x = Reshape(x, b, hp/s, s, wp/s, s, c)
+	starts := make([][]int32, 0, kh*kw)
+	for i := range kh {
+		for j := range kw {
+			starts = append(starts, []int32{int32(i / s), int32(i % s), int32(j / s), int32(j % s)})
+		}
+	}
+	return GatherSlices(x, []int{1, 2, 3, 4}, gated(Const(g, starts), gate), []int{ho, 1, wo, 1}, true)
+}
+
 // gated returns n, made to wait for gate when gate is not nil. The backward passes gather
 // windows and tiles again from x once the output gradient has arrived; gating x itself would
 // copy it (the backend's barrier copies an operand that other ops still use, and x is the
@@ -228,10 +239,6 @@ func gated(n, gate *Node) *Node {
 		return n
 	}
 	return SchedulingBarrier(n, gate)
-}
-
-func roundUp(n, multiple int) int {
-	return (n + multiple - 1) / multiple * multiple
 }
 
 // indexKey identifies a gather index constant within one graph: its kind and geometry.

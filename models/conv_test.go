@@ -12,7 +12,6 @@ import (
 // TestConv2DMatchesStock checks Conv2D and its gradients (with respect to the input and the
 // kernel) against GoMLX's own graph.Convolve on small random inputs.
 func TestConv2DMatchesStock(t *testing.T) {
-	backend := medssl.MustBackend()
 	cases := []struct {
 		name                          string
 		b, h, w, c, o, k, stride, pad int
@@ -29,6 +28,7 @@ func TestConv2DMatchesStock(t *testing.T) {
 		{"7x7_s2_pad3_gray", 1, 13, 13, 1, 5, 7, 2, 3},
 		{"7x7_s1_nopad", 1, 9, 10, 2, 3, 7, 1, 0},
 		{"3x3_s1_pad1_C1", 3, 5, 5, 1, 4, 3, 1, 1},
+		{"3x3_s1_pad1_winograd", 2, 6, 8, 16, 5, 3, 1, 1}, // even size, 16 channels: winograd3x3
 	}
 	for ci, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -37,30 +37,35 @@ func TestConv2DMatchesStock(t *testing.T) {
 			x := randomTensor(uint64(10*ci+1), c.b, c.h, c.w, c.c)
 			k := randomTensor(uint64(10*ci+2), c.k, c.k, c.c, c.o)
 			r := randomTensor(uint64(10*ci+3), c.b, ho, wo, c.o)
-			run := func(conv func(x, k *graph.Node, stride, pad int) *graph.Node) []*tensors.Tensor {
-				exec, err := graph.NewExec(backend, func(x, k, r *graph.Node) []*graph.Node {
-					y := conv(x, k, c.stride, c.pad)
-					out := convFwdBwd(conv, c.stride, c.pad)(x, k, r)
-					return append([]*graph.Node{y}, out[1:]...)
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				outs, err := exec.Exec(x, k, r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return outs
-			}
-			want := run(stockConv2D)
-			got := run(Conv2D)
-			for i, name := range []string{"output", "grad x", "grad kernel"} {
-				if !got[i].Shape().Equal(want[i].Shape()) {
-					t.Fatalf("%s: shape %s, stock convolution gives %s", name, got[i].Shape(), want[i].Shape())
-				}
-				assertClose(t, name, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), 1e-4)
-			}
+			checkConvAgainstStock(t, Conv2D, x, k, r, c.stride, c.pad)
 		})
+	}
+}
+
+// checkConvAgainstStock fails unless conv's output and its gradients with respect to x and k
+// (of loss = Σ conv(x, k)·r) equal those of GoMLX's graph.Convolve.
+func checkConvAgainstStock(t *testing.T, conv func(x, k *graph.Node, stride, pad int) *graph.Node, x, k, r *tensors.Tensor, stride, pad int) {
+	t.Helper()
+	run := func(conv func(x, k *graph.Node, stride, pad int) *graph.Node) []*tensors.Tensor {
+		exec, err := graph.NewExec(medssl.MustBackend(), func(x, k, r *graph.Node) []*graph.Node {
+			out := convFwdBwd(conv, stride, pad)(x, k, r)
+			return append([]*graph.Node{conv(x, k, stride, pad)}, out[1:]...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := exec.Exec(x, k, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outs
+	}
+	want, got := run(stockConv2D), run(conv)
+	for i, name := range []string{"output", "grad x", "grad kernel"} {
+		if !got[i].Shape().Equal(want[i].Shape()) {
+			t.Fatalf("%s: shape %s, stock convolution gives %s", name, got[i].Shape(), want[i].Shape())
+		}
+		assertClose(t, name, tensors.MustCopyFlatData[float32](got[i]), tensors.MustCopyFlatData[float32](want[i]), 1e-4)
 	}
 }
 

@@ -3,7 +3,6 @@ package models
 import (
 	"math"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -18,7 +17,7 @@ import (
 // It is graph.MaxPool on backends with a native implementation (XLA). On the go backend,
 // whose windowed reduction and its gradient (SelectAndScatter) walk every window element by
 // element (more than half of the ResNet-18 step at 128 px, where the standard stem pools),
-// it gathers the window's taps as blocks, as im2colBlocks does, takes their maximum and
+// it gathers the window's taps as blocks (blockTaps), takes their maximum and
 // keeps the winning tap's index for a hand-written backward pass.
 func MaxPool2D(x *Node, window, stride, padding int) *Node {
 	if x.Rank() != 4 {
@@ -37,22 +36,7 @@ func MaxPool2D(x *Node, window, stride, padding int) *Node {
 	}
 	g := x.Graph()
 	ho, wo := (h+2*padding-window)/stride+1, (w+2*padding-window)/stride+1
-	s := stride
-	// Pad (with −∞) to a multiple of the stride with room for every tap's block of Ho×Wo
-	// ("space to depth": tap (i, j) is the block starting at (i/s, i%s, j/s, j%s)).
-	hp := s * max((h+2*padding+s-1)/s, (window-1)/s+ho)
-	wp := s * max((w+2*padding+s-1)/s, (window-1)/s+wo)
-	lowest := Scalar(g, x.DType(), math.Inf(-1))
-	x = Pad(x, lowest, compute.PadAxis{}, compute.PadAxis{Start: padding, End: hp - h - padding},
-		compute.PadAxis{Start: padding, End: wp - w - padding}, compute.PadAxis{})
-	x = Reshape(x, b, hp/s, s, wp/s, s, c)
-	starts := make([][]int32, 0, window*window)
-	for i := range window {
-		for j := range window {
-			starts = append(starts, []int32{int32(i / s), int32(i % s), int32(j / s), int32(j % s)})
-		}
-	}
-	taps := GatherSlices(x, []int{1, 2, 3, 4}, Const(g, starts), []int{ho, 1, wo, 1}, true) // [K, B, Ho, 1, Wo, 1, C]
+	taps := blockTaps(x, Scalar(g, x.DType(), math.Inf(-1)), nil, window, window, stride, padding, ho, wo) // [K, B, Ho, 1, Wo, 1, C]
 	k, n := window*window, b*ho*wo*c
 	taps = Reshape(taps, k, n)
 	var winner *Node // [N] int32: the first tap holding the maximum

@@ -117,20 +117,10 @@ func winograd3x3(x, kernel *Node) *Node {
 // them) of x [B, H, W, C] zero-padded by 1 before: [16, B·Th·Tw·C], ordered (tap row, tap
 // column) then (batch, tile row, tile column, channel).
 func winogradTiles(x *Node, th, tw int) *Node {
-	g := x.Graph()
 	dims := x.Shape().Dimensions
-	b, h, w, c := dims[0], dims[1], dims[2], dims[3]
-	x = Pad(x, ScalarZero(g, x.DType()),
-		compute.PadAxis{}, compute.PadAxis{Start: 1, End: 2*th + 1 - h},
-		compute.PadAxis{Start: 1, End: 2*tw + 1 - w}, compute.PadAxis{})
-	x = Reshape(x, b, th+1, 2, tw+1, 2, c)
-	starts := make([][]int32, 0, 16)
-	for k := range 4 {
-		for l := range 4 {
-			starts = append(starts, []int32{int32(k / 2), int32(k % 2), int32(l / 2), int32(l % 2)})
-		}
-	}
-	d := GatherSlices(x, []int{1, 2, 3, 4}, Const(g, starts), []int{th, 1, tw, 1}, true) // [16, B, Th, 1, Tw, 1, C]
+	b, c := dims[0], dims[3]
+	// The tiles are the windows of a 4×4 kernel moved by 2 over x padded by 1.
+	d := blockTaps(x, ScalarZero(x.Graph(), x.DType()), nil, 4, 4, 2, 1, th, tw) // [16, B, Th, 1, Tw, 1, C]
 	return Reshape(d, 16, b*th*tw*c)
 }
 
