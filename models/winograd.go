@@ -10,7 +10,7 @@ import (
 // Convolutional Neural Networks"): a 3×3 stride-1 convolution computed on 4×4 input tiles
 // (overlapping by 2) that each give a 2×2 block of the output,
 //
-//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d Bᵀᵀ) ] A,
+//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
 //
 // which needs 16 products per tile and channel pair where the direct convolution needs 36,
 // at the cost of linear transforms of the tiles, the kernel and the products.
@@ -71,9 +71,10 @@ func winogradConst(g *Graph, m [][]float32, transposed bool) *Node {
 //     W is odd) by one gather of O contiguous values per output pixel.
 //
 // The backward pass of steps 2-4 is written by hand (withBackward): autodiff of the
-// products transposes three tile-sized arrays; this transposes one (dm, for the kernel
-// gradient). The tiles are not kept for it but gathered again from x once the output
-// gradient has arrived, as convProduct does with its windows.
+// products transposes three tile-sized arrays (and ran 1.7× slower than im2col); this one
+// transposes only the padded input, a quarter of the tiles' size, to gather the tiles
+// channels-first for the kernel gradient. The tiles are not kept for it but gathered again
+// from x once the output gradient has arrived, as convProduct does with its windows.
 func winograd3x3(x, kernel *Node) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
