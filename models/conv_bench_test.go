@@ -113,7 +113,7 @@ func benchResNet18(b *testing.B, size int) {
 }
 
 // BenchmarkWinograd compares the stride-1 3×3 layers of ResNet-18 (small stem, 28 px,
-// batch 32; and width 16 at batch 256, the main job's), forward and backward, computed by
+// batch 32; and widths 8 and 16 at batch 256, the main job's), forward and backward, computed by
 // im2col and by Winograd's F(2×2, 3×3).
 func BenchmarkWinograd(b *testing.B) {
 	for _, c := range []convCase{
@@ -121,6 +121,7 @@ func BenchmarkWinograd(b *testing.B) {
 		{32, 14, 128, 128, 3, 1, 1},
 		{32, 7, 256, 256, 3, 1, 1},
 		{32, 4, 512, 512, 3, 1, 1},
+		{256, 28, 8, 8, 3, 1, 1}, // width 8, the narrowest encoder the examples use
 		{256, 28, 16, 16, 3, 1, 1},
 		{256, 14, 32, 32, 3, 1, 1},
 		{256, 7, 64, 64, 3, 1, 1},
