@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/medssl/medssl"
 )
 
 // cpuTime is the process's user+system CPU time: on a shared machine it varies less with
@@ -56,4 +58,21 @@ func convFwdBwd(conv func(x, k *graph.Node, stride, pad int) *graph.Node, stride
 // stockConv2D is GoMLX's own convolution, the reference.
 func stockConv2D(x, k *graph.Node, stride, pad int) *graph.Node {
 	return graph.Convolve(x, k).Strides(stride).PaddingPerDim([][2]int{{pad, pad}, {pad, pad}}).Done()
+}
+
+// outputAndGradient returns y = f(x) and the gradient of Σ y·r with respect to x.
+func outputAndGradient(t *testing.T, f func(x *graph.Node) *graph.Node, x, r *tensors.Tensor) []*tensors.Tensor {
+	t.Helper()
+	exec, err := graph.NewExec(medssl.MustBackend(), func(x, r *graph.Node) []*graph.Node {
+		y := f(x)
+		return []*graph.Node{y, graph.Gradient(graph.ReduceAllSum(graph.Mul(y, r)), x)[0]}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := exec.Exec(x, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs
 }

@@ -6,13 +6,11 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/medssl/medssl"
 )
 
 // TestMaxPool2DMatchesStock checks MaxPool2D and its gradient against GoMLX's graph.MaxPool
 // on random inputs (no ties), over windows, strides and paddings, even and odd sizes.
 func TestMaxPool2DMatchesStock(t *testing.T) {
-	backend := medssl.MustBackend()
 	cases := []struct {
 		name                       string
 		b, h, w, c, k, stride, pad int
@@ -29,20 +27,7 @@ func TestMaxPool2DMatchesStock(t *testing.T) {
 			wo := (c.w+2*c.pad-c.k)/c.stride + 1
 			x := randomTensor(uint64(10*ci+1), c.b, c.h, c.w, c.c)
 			r := randomTensor(uint64(10*ci+2), c.b, ho, wo, c.c)
-			run := func(pool func(x *graph.Node) *graph.Node) []*tensors.Tensor {
-				exec, err := graph.NewExec(backend, func(x, r *graph.Node) []*graph.Node {
-					y := pool(x)
-					return []*graph.Node{y, graph.Gradient(graph.ReduceAllSum(graph.Mul(y, r)), x)[0]}
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				outs, err := exec.Exec(x, r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return outs
-			}
+			run := func(pool func(x *graph.Node) *graph.Node) []*tensors.Tensor { return outputAndGradient(t, pool, x, r) }
 			want := run(func(x *graph.Node) *graph.Node {
 				return graph.MaxPool(x).Window(c.k).Strides(c.stride).PaddingPerDim([][2]int{{c.pad, c.pad}, {c.pad, c.pad}}).Done()
 			})
@@ -74,17 +59,8 @@ func TestMaxPool2DTies(t *testing.T) {
 	for i := range rs {
 		rs[i] = float32(rng.NormFloat64())
 	}
-	exec, err := graph.NewExec(medssl.MustBackend(), func(x, r *graph.Node) []*graph.Node {
-		y := MaxPool2D(x, k, s, p)
-		return []*graph.Node{y, graph.Gradient(graph.ReduceAllSum(graph.Mul(y, r)), x)[0]}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(xs, b, h, w, c), tensors.FromFlatDataAndDimensions(rs, b, ho, wo, c))
-	if err != nil {
-		t.Fatal(err)
-	}
+	outs := outputAndGradient(t, func(x *graph.Node) *graph.Node { return MaxPool2D(x, k, s, p) },
+		tensors.FromFlatDataAndDimensions(xs, b, h, w, c), tensors.FromFlatDataAndDimensions(rs, b, ho, wo, c))
 	wantY := make([]float32, len(rs))
 	wantDx := make([]float32, len(xs))
 	at := func(bi, i, j, ci int) int { return ((bi*h+i)*w+j)*c + ci }
