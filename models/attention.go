@@ -50,7 +50,7 @@ func dense(scope *model.Scope, x *Node, out int, act activation.Type) *Node {
 	// The bias is added outside the fused op: its fused gradient sums the output gradient
 	// column by column (strided), several times slower than the backend's reduction.
 	y := Add(nn.Dense(x, w, nil, layout), ExpandLeftToRank(b, x.Rank()))
-	return activation.Apply(act, y)
+	return activate(act, y)
 }
 
 // SelfAttention is multi-head self-attention on tokens x [B, T, D] with `heads` heads of

@@ -67,7 +67,7 @@ func (m *MLPBuilder) Done() *Node {
 		}
 		x = Linear(scope, x, dim, act)
 		if !last && m.batchNorm {
-			x = activation.Apply(m.act, BatchNorm(scope, x).Done())
+			x = activate(m.act, BatchNorm(scope, x).Done())
 		}
 	}
 	return x

@@ -29,3 +29,12 @@ func Relu(x *Node) *Node {
 		})
 	return y
 }
+
+// activate applies act to x, ReLU through Relu, so that every layer of this package that
+// ends in a ReLU keeps only its output for the backward pass.
+func activate(act activation.Type, x *Node) *Node {
+	if act == activation.TypeRelu {
+		return Relu(x)
+	}
+	return activation.Apply(act, x)
+}
