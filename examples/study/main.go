@@ -41,6 +41,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/medssl/medssl"
@@ -123,12 +124,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		explainN       = fs.Int("explain", def.Explain, "explain every arm of the first seed on this many test images per class (Grad-CAM, or attention rollout for ViTs), drawn as one grid per label fraction (0: none)")
 		shard          = fs.String("shard", "", "run only shard i/n of the grid (e.g. 2/3), as one of n processes or machines sharing -out; then run once without -shard to write the report")
 		merge          = fs.String("merge", "", "comma-separated study folders (shards run apart) to merge into -out; then the report is written from -out, computing nothing")
+		cpuProfile     = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile %s: %w", *cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := def
 	if *paper {
