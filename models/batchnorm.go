@@ -21,7 +21,7 @@ const BatchNormScope = "batch_norm"
 // BatchNormBuilder configures a batch normalisation; create it with BatchNorm, finish with Done.
 type BatchNormBuilder struct {
 	scope             *model.Scope
-	x                 *Node
+	xs                []*Node // the batch, in one or more parts (see batchNormParts)
 	momentum, epsilon float64
 }
 
@@ -38,7 +38,14 @@ type BatchNormBuilder struct {
 // so it trains on every backend, the pure-Go one included. The normalisation is computed as
 // one multiply-add x·a + b with per-feature a = γ/√(σ²+ε) and b = β − μ·a.
 func BatchNorm(scope *model.Scope, x *Node) *BatchNormBuilder {
-	return &BatchNormBuilder{scope: scope, x: x, momentum: DefaultBatchNormMomentum, epsilon: DefaultBatchNormEpsilon}
+	return batchNormParts(scope, []*Node{x})
+}
+
+// batchNormParts is BatchNorm of a batch given in parts (batchParts): the concatenation of
+// xs along their first axis, normalised with the statistics of the whole batch (summed over
+// the parts), each part on its own otherwise.
+func batchNormParts(scope *model.Scope, xs []*Node) *BatchNormBuilder {
+	return &BatchNormBuilder{scope: scope, xs: xs, momentum: DefaultBatchNormMomentum, epsilon: DefaultBatchNormEpsilon}
 }
 
 // Momentum sets m, the weight of the current batch in the running averages (PyTorch's
@@ -58,15 +65,24 @@ func (bn *BatchNormBuilder) Epsilon(eps float64) *BatchNormBuilder {
 }
 
 // Done builds the normalisation and returns the normalised x (same shape).
-func (bn *BatchNormBuilder) Done() *Node {
-	x := bn.x
+func (bn *BatchNormBuilder) Done() *Node { return bn.parts()[0] }
+
+// parts builds the normalisation and returns the normalised parts of the batch.
+func (bn *BatchNormBuilder) parts() []*Node {
+	x := bn.xs[0]
 	g := x.Graph()
 	if x.Rank() < 2 {
 		exceptions.Panicf("models.BatchNorm: x must have a batch and a feature axis, got %s", x.Shape())
 	}
 	dims := x.Shape().Dimensions
 	features := dims[len(dims)-1]
-	n := x.Shape().Size() / features
+	flats := make([]*Node, len(bn.xs))
+	n := 0
+	for i, xi := range bn.xs {
+		// Reducing the leading axis of a 2D array is the backend's fast path.
+		flats[i] = Reshape(xi, xi.Shape().Size()/features, features)
+		n += flats[i].Shape().Dimensions[0]
+	}
 	scope := bn.scope.ResetVisited().In(BatchNormScope)
 	varShape := shapes.Make(x.DType(), features)
 	scale := scope.WithInitializer(initializer.One).VariableWithShape("scale", varShape).SetTrainable(true)
@@ -74,14 +90,27 @@ func (bn *BatchNormBuilder) Done() *Node {
 	runMean := scope.WithInitializer(initializer.Zero).VariableWithShape("mean", varShape).SetTrainable(false)
 	runVar := scope.WithInitializer(initializer.One).VariableWithShape("variance", varShape).SetTrainable(false)
 
-	flat := Reshape(x, n, features) // reducing the leading axis of a 2D array is the backend's fast path
 	var mean, variance *Node
 	if scope.IsTraining(g) {
 		if n < 2 {
 			exceptions.Panicf("models.BatchNorm: training needs more than one value per feature, x is %s", x.Shape())
 		}
-		mean = ReduceMean(flat, 0)
-		variance = Max(Sub(ReduceMean(Square(flat), 0), Square(mean)), ScalarZero(g, x.DType()))
+		if len(flats) == 1 {
+			mean = ReduceMean(flats[0], 0)
+			variance = Max(Sub(ReduceMean(Square(flats[0]), 0), Square(mean)), ScalarZero(g, x.DType()))
+		} else {
+			var sum, sumSquares *Node
+			for i, f := range flats {
+				s, ss := ReduceSum(f, 0), ReduceSum(Square(f), 0)
+				if i == 0 {
+					sum, sumSquares = s, ss
+				} else {
+					sum, sumSquares = Add(sum, s), Add(sumSquares, ss)
+				}
+			}
+			mean = DivScalar(sum, float64(n))
+			variance = Max(Sub(DivScalar(sumSquares, float64(n)), Square(mean)), ScalarZero(g, x.DType()))
+		}
 		m := bn.momentum
 		unbiased := MulScalar(StopGradient(variance), float64(n)/float64(n-1))
 		runMean.SetNodeValue(Add(MulScalar(runMean.NodeValue(g), 1-m), MulScalar(StopGradient(mean), m)))
@@ -91,6 +120,9 @@ func (bn *BatchNormBuilder) Done() *Node {
 	}
 	a := Div(scale.NodeValue(g), Sqrt(AddScalar(variance, bn.epsilon)))
 	b := Sub(offset.NodeValue(g), Mul(mean, a))
-	y := Add(Mul(flat, ExpandLeftToRank(a, 2)), ExpandLeftToRank(b, 2))
-	return Reshape(y, dims...)
+	ys := make([]*Node, len(flats))
+	for i, f := range flats {
+		ys[i] = Reshape(Add(Mul(f, ExpandLeftToRank(a, 2)), ExpandLeftToRank(b, 2)), bn.xs[i].Shape().Dimensions...)
+	}
+	return ys
 }

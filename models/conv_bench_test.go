@@ -70,17 +70,17 @@ func BenchmarkResNet18(b *testing.B) {
 			b.Run(fmt.Sprintf("B32_%dpx/winograd=%v", size, winograd), func(b *testing.B) {
 				defer func(was bool) { useWinograd = was }(useWinograd)
 				useWinograd = winograd
-				benchResNet18(b, size)
+				benchResNet18(b, ResNet18(), 32, size)
 			})
 		}
 	}
 }
 
-func benchResNet18(b *testing.B, size int) {
+func benchResNet18(b *testing.B, cfg ResNetConfig, batch, size int) {
 	store := model.NewStore()
 	exec, err := model.NewExec(medssl.MustBackend(), store, func(scope *model.Scope, x *graph.Node) []*graph.Node {
 		scope.SetTraining(x.Graph(), true)
-		features := ResNet18().Encode(scope.In(EncoderScope), x)
+		features := cfg.Encode(scope.In(EncoderScope), x)
 		loss := graph.ReduceAllMean(graph.Square(features))
 		var vars []*graph.Node
 		for v := range store.IterVariables() {
@@ -93,7 +93,7 @@ func benchResNet18(b *testing.B, size int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x := randomTensor(1, 32, size, size, 1)
+	x := randomTensor(1, batch, size, size, 1)
 	if _, err := exec.Exec(x); err != nil {
 		b.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func benchResNet18(b *testing.B, size int) {
 		}
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
-	b.ReportMetric(32*float64(b.N)/b.Elapsed().Seconds(), "img/s")
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
 }
 
 // BenchmarkWinograd compares the stride-1 3×3 layers of ResNet-18 (small stem, 28 px,
@@ -130,6 +130,18 @@ func BenchmarkWinograd(b *testing.B) {
 		b.Run("im2col/"+c.String(), func(b *testing.B) { benchConv(b, c, Conv2D) })
 		b.Run("winograd/"+c.String(), func(b *testing.B) {
 			benchConv(b, c, func(x, k *graph.Node, _, _ int) *graph.Node { return winograd3x3(x, k) })
+		})
+	}
+}
+
+// BenchmarkResNet18Parts times the main job's training step (width 16, batch 128, 28 px)
+// computed in parts of the batch (batchParts) and in one.
+func BenchmarkResNet18Parts(b *testing.B) {
+	for _, split := range []bool{true, false} {
+		b.Run(fmt.Sprintf("parts=%v", split), func(b *testing.B) {
+			defer func(was bool) { splitBatch = was }(splitBatch)
+			splitBatch = split
+			benchResNet18(b, ResNet18().Width(16), 128, 28)
 		})
 	}
 }

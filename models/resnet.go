@@ -190,8 +190,13 @@ func (r *ResNetBuilder) StandardStem() *ResNetBuilder { return r.Stem(StandardSt
 // Done builds the encoder and returns the features [B, FeatureDim()]: the global average
 // pool of the last stage.
 func (r *ResNetBuilder) Done() *Node {
-	stages := r.Stages()
-	return ReduceMean(stages[len(stages)-1], 1, 2)
+	stages := r.stageParts()
+	last := stages[len(stages)-1]
+	pooled := make([]*Node, len(last))
+	for i, x := range last {
+		pooled[i] = ReduceMean(x, 1, 2)
+	}
+	return joinParts(pooled)
 }
 
 // Stages builds the encoder and returns its feature maps before pooling, [B, H', W', C']
@@ -201,6 +206,17 @@ func (r *ResNetBuilder) Done() *Node {
 // skip connections) and explanations (Grad-CAM on the last stage) read them. The variables
 // are those of Done: an encoder trained through one is loaded by the other.
 func (r *ResNetBuilder) Stages() []*Node {
+	parts := r.stageParts()
+	maps := make([]*Node, len(parts))
+	for i, p := range parts {
+		maps[i] = joinParts(p)
+	}
+	return maps
+}
+
+// stageParts builds the encoder on the parts of the batch (batchParts) and returns every
+// feature map of Stages in those parts.
+func (r *ResNetBuilder) stageParts() [][]*Node {
 	x := r.x
 	if x.Rank() != 4 {
 		exceptions.Panicf("models.ResNet: images must be [B, H, W, C], got %s", x.Shape())
@@ -220,16 +236,17 @@ func (r *ResNetBuilder) Stages() []*Node {
 	// A fresh copy of the scope: building the encoder again on the same scope (e.g. on a
 	// second view) then reuses the same variables instead of panicking on revisited sub-scopes.
 	scope := r.scope.ResetVisited()
+	xs := batchParts(x)
 	switch stem {
 	case SmallImageStem:
-		x = convBNReLU(scope.In("stem"), x, base, 3, 1, 1)
+		xs = convBNReLU(scope.In("stem"), xs, base, 3, 1, 1)
 	case StandardStem:
-		x = convBNReLU(scope.In("stem"), x, base, 7, 2, 3)
-		x = MaxPool2D(x, 3, 2, 1)
+		xs = convBNReLU(scope.In("stem"), xs, base, 7, 2, 3)
+		xs = eachPart(xs, func(x *Node) *Node { return MaxPool2D(x, 3, 2, 1) })
 	default:
 		exceptions.Panicf("models.ResNet: unknown stem %v", stem)
 	}
-	out := []*Node{x}
+	out := [][]*Node{xs}
 	for stage, blocks := range stages.blocks {
 		width := base << stage
 		stageScope := scope.In("stage%d", stage+1)
@@ -240,12 +257,12 @@ func (r *ResNetBuilder) Stages() []*Node {
 			}
 			blockScope := stageScope.In("block%d", block)
 			if stages.bottleneck {
-				x = bottleneckBlock(blockScope, x, width, stride)
+				xs = bottleneckBlock(blockScope, xs, width, stride)
 			} else {
-				x = basicBlock(blockScope, x, width, stride)
+				xs = basicBlock(blockScope, xs, width, stride)
 			}
 		}
-		out = append(out, x)
+		out = append(out, xs)
 	}
 	return out
 }
@@ -253,39 +270,54 @@ func (r *ResNetBuilder) Stages() []*Node {
 // ConvLayer is a convolution without bias (every ResNet convolution is followed by batch
 // norm) with a "weights" variable [k, k, C, channels] in scope, He-initialised by default.
 func ConvLayer(scope *model.Scope, x *Node, channels, kernel, stride, padding int) *Node {
+	return convLayer(scope, []*Node{x}, channels, kernel, stride, padding)[0]
+}
+
+// convLayer is ConvLayer on the parts of a batch, with one kernel.
+func convLayer(scope *model.Scope, xs []*Node, channels, kernel, stride, padding int) []*Node {
+	x := xs[0]
 	c := x.Shape().Dimensions[x.Rank()-1]
-	w := scope.VariableWithShape("weights", shapes.Make(x.DType(), kernel, kernel, c, channels))
-	return Conv2D(x, w.NodeValue(x.Graph()), stride, padding)
+	w := scope.VariableWithShape("weights", shapes.Make(x.DType(), kernel, kernel, c, channels)).NodeValue(x.Graph())
+	return eachPart(xs, func(x *Node) *Node { return Conv2D(x, w, stride, padding) })
 }
 
-func convBN(scope *model.Scope, x *Node, channels, kernel, stride, padding int) *Node {
-	x = ConvLayer(scope.In("conv"), x, channels, kernel, stride, padding)
-	return BatchNorm(scope, x).Done()
+func convBN(scope *model.Scope, xs []*Node, channels, kernel, stride, padding int) []*Node {
+	xs = convLayer(scope.In("conv"), xs, channels, kernel, stride, padding)
+	return batchNormParts(scope, xs).parts()
 }
 
-func convBNReLU(scope *model.Scope, x *Node, channels, kernel, stride, padding int) *Node {
-	return Relu(convBN(scope, x, channels, kernel, stride, padding))
+func convBNReLU(scope *model.Scope, xs []*Node, channels, kernel, stride, padding int) []*Node {
+	return eachPart(convBN(scope, xs, channels, kernel, stride, padding), Relu)
 }
 
 // shortcut is the identity, or a 1×1 projection (with BN) when the shape changes.
-func shortcut(scope *model.Scope, x *Node, channels, stride int) *Node {
-	if stride == 1 && x.Shape().Dimensions[3] == channels {
-		return x
+func shortcut(scope *model.Scope, xs []*Node, channels, stride int) []*Node {
+	if stride == 1 && xs[0].Shape().Dimensions[3] == channels {
+		return xs
 	}
-	return convBN(scope.In("shortcut"), x, channels, 1, stride, 0)
+	return convBN(scope.In("shortcut"), xs, channels, 1, stride, 0)
 }
 
 // basicBlock: relu(bn(conv3×3(relu(bn(conv3×3/stride(x))))) + shortcut(x)).
-func basicBlock(scope *model.Scope, x *Node, width, stride int) *Node {
-	y := convBNReLU(scope.In("a"), x, width, 3, stride, 1)
-	y = convBN(scope.In("b"), y, width, 3, 1, 1)
-	return Relu(Add(y, shortcut(scope, x, width, stride)))
+func basicBlock(scope *model.Scope, xs []*Node, width, stride int) []*Node {
+	ys := convBNReLU(scope.In("a"), xs, width, 3, stride, 1)
+	ys = convBN(scope.In("b"), ys, width, 3, 1, 1)
+	return addRelu(ys, shortcut(scope, xs, width, stride))
 }
 
 // bottleneckBlock: 1×1 to width, 3×3/stride, 1×1 to 4·width, plus the shortcut.
-func bottleneckBlock(scope *model.Scope, x *Node, width, stride int) *Node {
-	y := convBNReLU(scope.In("a"), x, width, 1, 1, 0)
-	y = convBNReLU(scope.In("b"), y, width, 3, stride, 1)
-	y = convBN(scope.In("c"), y, 4*width, 1, 1, 0)
-	return Relu(Add(y, shortcut(scope, x, 4*width, stride)))
+func bottleneckBlock(scope *model.Scope, xs []*Node, width, stride int) []*Node {
+	ys := convBNReLU(scope.In("a"), xs, width, 1, 1, 0)
+	ys = convBNReLU(scope.In("b"), ys, width, 3, stride, 1)
+	ys = convBN(scope.In("c"), ys, 4*width, 1, 1, 0)
+	return addRelu(ys, shortcut(scope, xs, 4*width, stride))
+}
+
+// addRelu is relu(a + b), part by part.
+func addRelu(as, bs []*Node) []*Node {
+	out := make([]*Node, len(as))
+	for i := range as {
+		out[i] = Relu(Add(as[i], bs[i]))
+	}
+	return out
 }

@@ -109,7 +109,7 @@ func UNetDecoder(scope *model.Scope, maps []*Node, images *Node, out int) *Node 
 		x = upsampleTo(x, x.Shape().Dimensions[1]*f, x.Shape().Dimensions[2]*f, h, w)
 		width = max(MinDecoderWidth, width/2)
 		if x.Shape().Dimensions[1] == h {
-			in := convBNReLU(scope.In("input"), images, width, 3, 1, 1)
+			in := convBNReLU(scope.In("input"), []*Node{images}, width, 3, 1, 1)[0]
 			x = Concatenate([]*Node{x, in}, -1)
 		}
 		x = decoderBlock(scope.In("block%d", block), x, width)
@@ -124,8 +124,8 @@ func UNetDecoder(scope *model.Scope, maps []*Node, images *Node, out int) *Node 
 
 // decoderBlock is two 3×3 convolutions with batch norm and ReLU, width channels each.
 func decoderBlock(scope *model.Scope, x *Node, width int) *Node {
-	x = convBNReLU(scope.In("a"), x, width, 3, 1, 1)
-	return convBNReLU(scope.In("b"), x, width, 3, 1, 1)
+	x = convBNReLU(scope.In("a"), []*Node{x}, width, 3, 1, 1)[0]
+	return convBNReLU(scope.In("b"), []*Node{x}, width, 3, 1, 1)[0]
 }
 
 // upsampleTo repeats every pixel of x [B, H, W, C] to reach th×tw (integer factors);
