@@ -134,14 +134,17 @@ func BenchmarkWinograd(b *testing.B) {
 	}
 }
 
-// BenchmarkResNet18Parts times the main job's training step (width 16, batch 128, 28 px)
-// computed in parts of the batch (batchParts) and in one.
+// BenchmarkResNet18Parts times the ResNet-18 training step at batch 128, 28 px, computed
+// on the whole batch and in one or two parts per CPU (batchParts): width 16 (the main job's)
+// and standard.
 func BenchmarkResNet18Parts(b *testing.B) {
-	for _, split := range []bool{true, false} {
-		b.Run(fmt.Sprintf("parts=%v", split), func(b *testing.B) {
-			defer func(was bool) { splitBatch = was }(splitBatch)
-			splitBatch = split
-			benchResNet18(b, ResNet18().Width(16), 128, 28)
-		})
+	for _, width := range []int{16, 64} {
+		for _, perCPU := range []int{0, 1, 2} {
+			b.Run(fmt.Sprintf("width%d/partsPerCPU=%d", width, perCPU), func(b *testing.B) {
+				defer func(was int) { partsPerCPU = was }(partsPerCPU)
+				partsPerCPU = perCPU
+				benchResNet18(b, ResNet18().Width(width), 128, 28)
+			})
+		}
 	}
 }

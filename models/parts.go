@@ -13,29 +13,32 @@ import (
 // independent parts of the batch (each convolution, ReLU and addition once per part, the
 // batch norms summing their statistics over the parts), the network gives the executors
 // parallel branches to run side by side. The width-16 ResNet-18 training step at batch 128
-// (the main job's) ran 1.5× faster in two parts than in one on 2 CPUs
+// (the main job's) ran 1.47× faster in two parts than in one on 2 CPUs, and about 5% faster
+// again in four (two per CPU: an executor finding its part's next op waiting has another
+// part's to run); the standard-width step about 3% faster in four than in two
 // (BenchmarkResNet18Parts). The function computed is the same; sums are added in another
 // order, so results differ by rounding.
 
-// splitBatch lets benchmarks and tests compare the network with and without parts.
-var splitBatch = true
+// partsPerCPU is the number of parts per CPU; 0 computes the whole batch at once (for
+// benchmarks and tests).
+var partsPerCPU = 2
 
 // minPartSize and maxBatchParts bound the parts: a part of fewer images is too small to be
-// worth an executor's overhead; more than 8 parts was never measured (this was measured on
-// 2 CPUs only).
+// worth its overhead; more than 8 parts was never measured (all of this was measured on 2
+// CPUs).
 const (
 	minPartSize   = 8
 	maxBatchParts = 8
 )
 
 // batchPartCount is the number of parts batchParts cuts a batch of the given size into on
-// g's backend: one on backends that parallelise ops themselves (XLA), else one per CPU
-// within the bounds above.
+// g's backend: one on backends that parallelise ops themselves (XLA), else partsPerCPU per
+// CPU within the bounds above.
 func batchPartCount(g *Graph, batch int) int {
-	if !splitBatch || !isGoBackend(g) {
+	if partsPerCPU == 0 || !isGoBackend(g) {
 		return 1
 	}
-	return max(1, min(runtime.GOMAXPROCS(0), maxBatchParts, batch/minPartSize))
+	return max(1, min(partsPerCPU*runtime.GOMAXPROCS(0), maxBatchParts, batch/minPartSize))
 }
 
 // batchParts cuts x [B, ...] along its first axis into batchPartCount parts of (nearly)

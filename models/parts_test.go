@@ -68,7 +68,7 @@ func resnetStep(t *testing.T, enc ResNetConfig, size int) map[string][]float32 {
 // running statistics of the network computed on the whole batch, for both block kinds and
 // both stems.
 func TestResNetPartsMatchWhole(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // two parts of a batch of 17, whatever the machine
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // with one part per CPU, two parts of a batch of 17, whatever the machine
 	for _, c := range []struct {
 		enc  ResNetConfig
 		size int
@@ -78,9 +78,10 @@ func TestResNetPartsMatchWhole(t *testing.T) {
 		{ResNetConfig{Depth: 18, Stem: StandardStem}.Width(8), 20},
 	} {
 		t.Run(fmt.Sprintf("%s_%dpx", c.enc.Name(), c.size), func(t *testing.T) {
-			splitBatch = false
+			defer func(was int) { partsPerCPU = was }(partsPerCPU)
+			partsPerCPU = 0
 			whole := resnetStep(t, c.enc, c.size)
-			splitBatch = true
+			partsPerCPU = 1
 			g := graph.NewGraph(medssl.MustBackend(), "parts")
 			if n := len(batchParts(graph.Parameter(g, "x", randomTensor(1, 17, 2, 2, 1).Shape()))); n != 2 {
 				t.Fatalf("a batch of 17 is cut into %d parts, want 2", n)
