@@ -135,14 +135,14 @@ func BenchmarkWinograd(b *testing.B) {
 }
 
 // BenchmarkResNet18Parts times the ResNet-18 training step at batch 128, 28 px, computed
-// on the whole batch and in one or two parts per CPU (batchParts): width 16 (the main job's)
-// and standard.
+// on the whole batch and in 1, 2, 3 or 4 parts per CPU (batchParts), at widths 8, 16 (the
+// main job's) and 64 (standard); partsPerCPU's choice comes from it.
 func BenchmarkResNet18Parts(b *testing.B) {
-	for _, width := range []int{16, 64} {
-		for _, perCPU := range []int{0, 1, 2} {
+	for _, width := range []int{8, 16, 64} {
+		for _, perCPU := range []int{0, 1, 2, 3, 4} {
 			b.Run(fmt.Sprintf("width%d/partsPerCPU=%d", width, perCPU), func(b *testing.B) {
-				defer func(was int) { partsPerCPU = was }(partsPerCPU)
-				partsPerCPU = perCPU
+				defer func(was int) { partsPerCPUOverride = was }(partsPerCPUOverride)
+				partsPerCPUOverride = perCPU
 				benchResNet18(b, ResNet18().Width(width), 128, 28)
 			})
 		}

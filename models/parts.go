@@ -12,40 +12,58 @@ import (
 // the other waits, and only the matrix products spread over the cores. Computed as
 // independent parts of the batch (each convolution, ReLU and addition once per part, the
 // batch norms summing their statistics over the parts), the network gives the executors
-// parallel branches to run side by side. The width-16 ResNet-18 training step at batch 128
-// (the main job's) ran 1.47× faster in two parts than in one on 2 CPUs, and about 5% faster
-// again in four (two per CPU: an executor finding its part's next op waiting has another
-// part's to run); the standard-width step about 3% faster in four than in two
-// (BenchmarkResNet18Parts). The function computed is the same; sums are added in another
-// order, so results differ by rounding.
+// parallel branches to run side by side, and smaller arrays that stay in cache. The
+// function computed is the same; sums are added in another order, so results differ by
+// rounding.
+//
+// Measured on 2 CPUs (BenchmarkResNet18Parts: training step at batch 128, 28 px): the
+// width-16 ResNet-18 (the main job's) ran 1.47× faster in two parts than whole, 5% faster
+// again in four, and fastest in six (535 against 491-505 images/s in four, alternating
+// runs); width 8 was fastest in eight parts (768 against 674-722 images/s in four or six),
+// the standard width 64 in four (93-94 against 88-91.5 images/s in six or eight).
 
-// partsPerCPU is the number of parts per CPU; 0 computes the whole batch at once (for
-// benchmarks and tests).
-var partsPerCPU = 2
+// partsPerCPUOverride, when not negative, replaces partsPerCPU's choice (0: the whole batch
+// at once), for benchmarks and tests.
+var partsPerCPUOverride = -1
+
+// partsPerCPU is the number of parts per CPU for a ResNet of the given base width: more,
+// smaller parts for narrower networks, whose ops are cheaper per image (the measurements
+// above).
+func partsPerCPU(baseWidth int) int {
+	switch {
+	case partsPerCPUOverride >= 0:
+		return partsPerCPUOverride
+	case baseWidth <= 8:
+		return 4
+	case baseWidth <= 16:
+		return 3
+	default:
+		return 2
+	}
+}
 
 // minPartSize and maxBatchParts bound the parts: a part of fewer images is too small to be
-// worth its overhead; more than 8 parts was never measured (all of this was measured on 2
-// CPUs).
+// worth its overhead; more than 8 parts was never measured.
 const (
 	minPartSize   = 8
 	maxBatchParts = 8
 )
 
 // batchPartCount is the number of parts batchParts cuts a batch of the given size into on
-// g's backend: one on backends that parallelise ops themselves (XLA), else partsPerCPU per
-// CPU within the bounds above.
-func batchPartCount(g *Graph, batch int) int {
-	if partsPerCPU == 0 || !isGoBackend(g) {
+// g's backend: one on backends that parallelise ops themselves (XLA), else perCPU per CPU
+// within the bounds above.
+func batchPartCount(g *Graph, batch, perCPU int) int {
+	if perCPU == 0 || !isGoBackend(g) {
 		return 1
 	}
-	return max(1, min(partsPerCPU*runtime.GOMAXPROCS(0), maxBatchParts, batch/minPartSize))
+	return max(1, min(perCPU*runtime.GOMAXPROCS(0), maxBatchParts, batch/minPartSize))
 }
 
 // batchParts cuts x [B, ...] along its first axis into batchPartCount parts of (nearly)
 // equal size, in order.
-func batchParts(x *Node) []*Node {
+func batchParts(x *Node, perCPU int) []*Node {
 	b := x.Shape().Dimensions[0]
-	n := batchPartCount(x.Graph(), b)
+	n := batchPartCount(x.Graph(), b, perCPU)
 	if n == 1 {
 		return []*Node{x}
 	}

@@ -78,12 +78,12 @@ func TestResNetPartsMatchWhole(t *testing.T) {
 		{ResNetConfig{Depth: 18, Stem: StandardStem}.Width(8), 20},
 	} {
 		t.Run(fmt.Sprintf("%s_%dpx", c.enc.Name(), c.size), func(t *testing.T) {
-			defer func(was int) { partsPerCPU = was }(partsPerCPU)
-			partsPerCPU = 0
+			defer func(was int) { partsPerCPUOverride = was }(partsPerCPUOverride)
+			partsPerCPUOverride = 0
 			whole := resnetStep(t, c.enc, c.size)
-			partsPerCPU = 1
+			partsPerCPUOverride = 1
 			g := graph.NewGraph(medssl.MustBackend(), "parts")
-			if n := len(batchParts(graph.Parameter(g, "x", randomTensor(1, 17, 2, 2, 1).Shape()))); n != 2 {
+			if n := len(batchParts(graph.Parameter(g, "x", randomTensor(1, 17, 2, 2, 1).Shape()), 1)); n != 2 {
 				t.Fatalf("a batch of 17 is cut into %d parts, want 2", n)
 			}
 			parts := resnetStep(t, c.enc, c.size)

@@ -236,7 +236,7 @@ func (r *ResNetBuilder) stageParts() [][]*Node {
 	// A fresh copy of the scope: building the encoder again on the same scope (e.g. on a
 	// second view) then reuses the same variables instead of panicking on revisited sub-scopes.
 	scope := r.scope.ResetVisited()
-	xs := batchParts(x)
+	xs := batchParts(x, partsPerCPU(base))
 	switch stem {
 	case SmallImageStem:
 		xs = convBNReLU(scope.In("stem"), xs, base, 3, 1, 1)
