@@ -14,7 +14,7 @@ import (
 	"github.com/medssl/medssl"
 )
 
-// resnetStep runs enc once in training mode on x [17, size, size, 1] and returns, by name,
+// resnetStep runs enc once in training mode on x [33, size, size, 1] and returns, by name,
 // the features, the gradient of Σ features·r with respect to every trainable variable, and
 // every variable after the step (the batch norms' running statistics updated).
 func resnetStep(t *testing.T, enc ResNetConfig, size int) map[string][]float32 {
@@ -45,7 +45,7 @@ func resnetStep(t *testing.T, enc ResNetConfig, size int) map[string][]float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs, err := exec.Exec(randomTensor(5, 17, size, size, 1), randomTensor(6, 17, enc.FeatureDim()))
+	outs, err := exec.Exec(randomTensor(5, 33, size, size, 1), randomTensor(6, 33, enc.FeatureDim()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +64,11 @@ func resnetStep(t *testing.T, enc ResNetConfig, size int) map[string][]float32 {
 }
 
 // TestResNetPartsMatchWhole checks that the network computed in parts of the batch
-// (batchParts: 17 images in parts of 8 and 9) gives the features, the gradients and the
+// (batchParts: 33 images in parts of 16 and 17) gives the features, the gradients and the
 // running statistics of the network computed on the whole batch, for both block kinds and
 // both stems.
 func TestResNetPartsMatchWhole(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // with one part per CPU, two parts of a batch of 17, whatever the machine
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // with one part per CPU, two parts of a batch of 33, whatever the machine
 	for _, c := range []struct {
 		enc  ResNetConfig
 		size int
@@ -83,8 +83,8 @@ func TestResNetPartsMatchWhole(t *testing.T) {
 			whole := resnetStep(t, c.enc, c.size)
 			partsPerCPUOverride = 1
 			g := graph.NewGraph(medssl.MustBackend(), "parts")
-			if n := len(batchParts(graph.Parameter(g, "x", randomTensor(1, 17, 2, 2, 1).Shape()), 1)); n != 2 {
-				t.Fatalf("a batch of 17 is cut into %d parts, want 2", n)
+			if n := len(batchParts(graph.Parameter(g, "x", randomTensor(1, 33, 2, 2, 1).Shape()), 1)); n != 2 {
+				t.Fatalf("a batch of 33 is cut into %d parts, want 2", n)
 			}
 			parts := resnetStep(t, c.enc, c.size)
 			var names []string
