@@ -130,8 +130,9 @@ type Outcome struct {
 	MultiLabel bool
 	// TestScores are the class probabilities [N][C] of the test images.
 	TestScores [][]float64
-	// ValAUC is the validation AUC of the selected model; ValAUCs and TrainLoss are the
-	// selected run's curves per epoch (empty for kNN).
+	// ValAUC is the validation AUC of the selected model; TrainLoss is the selected run's
+	// loss per epoch and ValAUCs its validation AUCs (per epoch, or every
+	// supervised.Config.ValidationEvery epochs of a run stretched by MinSteps; empty for kNN).
 	ValAUC             float64
 	ValAUCs, TrainLoss []float64
 	// Selected holds what model selection chose: best_epoch, epochs, lr, wd, k, temperature.
@@ -225,7 +226,7 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 		}
 		head := search.Best.Head
 		out.ValAUC, out.ValAUCs, out.TrainLoss = head.BestValAUC, head.ValAUC, head.TrainLoss
-		out.Selected["best_epoch"], out.Selected["epochs"] = float64(head.BestEpoch), float64(len(head.ValAUC))
+		out.Selected["best_epoch"], out.Selected["epochs"] = float64(head.BestEpoch), float64(head.Epochs)
 		out.Selected["lr"], out.Selected["wd"] = search.LearningRate, search.WeightDecay
 		return out, nil
 	case ArmKNN:
@@ -249,7 +250,7 @@ func RunArm(arm Arm, in ArmInput, p Protocols) (*Outcome, error) {
 		return nil, err
 	}
 	out.ValAUC, out.ValAUCs, out.TrainLoss = clf.BestValAUC, clf.ValAUC, clf.TrainLoss
-	out.Selected["best_epoch"], out.Selected["epochs"] = float64(clf.BestEpoch), float64(len(clf.ValAUC))
+	out.Selected["best_epoch"], out.Selected["epochs"] = float64(clf.BestEpoch), float64(clf.Epochs)
 	out.Selected["lr"], out.Selected["wd"] = chosen.Optimizer.LearningRate, chosen.Optimizer.WeightDecay
 	return out, nil
 }

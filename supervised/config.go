@@ -30,7 +30,8 @@ type Config struct {
 	// steps (see RunEpochs). With few labels an epoch is one or two steps, and a fixed number
 	// of epochs then stops a network trained from scratch long before a pretrained one needs
 	// to stop: a budget that decides the comparison by itself. Zero (omitted from the
-	// settings fingerprint) keeps Epochs as they are.
+	// settings fingerprint) keeps Epochs as they are. A stretched run is validated about
+	// Epochs times, not after each of its many short epochs (see ValidationEvery).
 	MinSteps int `json:",omitempty"`
 	// Optimizer is the update rule, learning-rate schedule and weight decay, laid over the
 	// run's Epochs·⌈N/BatchSize⌉ steps.
@@ -111,4 +112,17 @@ func (c Config) RunEpochs(n int) (epochs, perEpoch int) {
 	batch := max(1, min(c.BatchSize, n))
 	perEpoch = max(1, (n+batch-1)/batch)
 	return max(c.Epochs, (c.MinSteps+perEpoch-1)/perEpoch), perEpoch
+}
+
+// ValidationEvery returns the epochs between two validations of a run over n examples: 1,
+// or ⌈epochs/Epochs⌉ when MinSteps has stretched the run beyond Epochs, so that the model is
+// still chosen among about Epochs checkpoints (the run is also validated after its last
+// epoch). Validating after each of a hundred one-step epochs made validation most of the
+// time of a run over 1% of PneumoniaMNIST's labels.
+func (c Config) ValidationEvery(n int) int {
+	epochs, _ := c.RunEpochs(n)
+	if epochs <= c.Epochs {
+		return 1
+	}
+	return (epochs + c.Epochs - 1) / c.Epochs
 }

@@ -34,7 +34,8 @@ type MILClassifier struct {
 	NumClasses int
 	// SlicesPerBag is the number of slices drawn per bag in each training step.
 	SlicesPerBag int
-	// BestEpoch (1-based) and its validation AUC; ValAUC and TrainLoss hold every epoch.
+	// BestEpoch (1-based) and its validation AUC; TrainLoss holds every epoch, ValAUC every
+	// validation (each epoch, or every Config.ValidationEvery epochs of a stretched run).
 	BestEpoch  int
 	BestValAUC float64
 	ValAUC     []float64

@@ -183,8 +183,26 @@ func TestMinStepsAddsEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if steps := optimizer.GetGlobalStep(clf.Final.Store); len(clf.ValAUC) != 7 || steps != 7 {
-		t.Errorf("30 images, batch 64, 2 epochs, MinSteps 7: %d epochs, %d steps; want 7 and 7", len(clf.ValAUC), steps)
+	if steps := optimizer.GetGlobalStep(clf.Final.Store); clf.Epochs != 7 || len(clf.TrainLoss) != 7 || steps != 7 {
+		t.Errorf("30 images, batch 64, 2 epochs, MinSteps 7: %d epochs (%d losses), %d steps; want 7 and 7", clf.Epochs, len(clf.TrainLoss), steps)
+	}
+	// Stretched from 2 epochs to 7, the run is validated every ⌈7/2⌉ = 4 epochs and after
+	// its last, and keeps the better of the two.
+	if got := cfg.ValidationEvery(few.N); got != 4 {
+		t.Errorf("ValidationEvery: %d, want 4", got)
+	}
+	if !slices.Equal(clf.ValEpochs, []int{4, 7}) || len(clf.ValAUC) != 2 {
+		t.Errorf("validated after epochs %v (%d AUCs), want [4 7]", clf.ValEpochs, len(clf.ValAUC))
+	}
+	if best := slices.Index(clf.ValEpochs, clf.BestEpoch); best < 0 || clf.ValAUC[best] != clf.BestValAUC || clf.BestValAUC != slices.Max(clf.ValAUC) {
+		t.Errorf("best epoch %d (AUC %v) among %v %v", clf.BestEpoch, clf.BestValAUC, clf.ValEpochs, clf.ValAUC)
+	}
+	if got := valAUC(t, clf, ds.Val); math.Abs(got-clf.BestValAUC) > 1e-6 {
+		t.Errorf("kept classifier scores val AUC %v, recorded %v", got, clf.BestValAUC)
+	}
+	// Runs that MinSteps leaves as they are are validated after every epoch.
+	if got := cfg.ValidationEvery(546); got != 1 {
+		t.Errorf("ValidationEvery(546): %d, want 1", got)
 	}
 	cfg.MinSteps = -1
 	if _, err := Train(few, ds.Val, ds.NumClasses, cfg); err == nil || !strings.Contains(err.Error(), "MinSteps -1") {

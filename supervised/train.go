@@ -35,11 +35,16 @@ type Classifier struct {
 	// split): its head gives one logit per label, Predict their sigmoids, and BestValAUC
 	// is the validation macro AUC (metrics.MultiLabelAUC).
 	MultiLabel bool
-	// BestEpoch (1-based) and its validation AUC; ValAUC and TrainLoss hold every epoch.
+	// Epochs is the number of epochs trained (Config.RunEpochs); TrainLoss holds each one's
+	// mean loss. ValAUC holds the validation AUC after each epoch of ValEpochs (1-based):
+	// every epoch, or every Config.ValidationEvery epochs and the last. BestEpoch is the
+	// epoch of the best of them, BestValAUC its AUC.
+	Epochs     int
+	TrainLoss  []float64
+	ValAUC     []float64
+	ValEpochs  []int
 	BestEpoch  int
 	BestValAUC float64
-	ValAUC     []float64
-	TrainLoss  []float64
 	// Final is the same classifier with the weights of the last epoch instead of the best
 	// one, for comparing the two selection rules (MedMNIST's reference script, which
 	// assigns best_model = model without a copy, in effect reports the last epoch).
@@ -153,6 +158,8 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 	ds train.Dataset, tgt target, predictVal func() ([][]float32, error), valLabels []int32) error {
 	n := tgt.n
 	epochs, stepsPerEpoch := cfg.RunEpochs(n)
+	validateEvery := cfg.ValidationEvery(n)
+	clf.Epochs = epochs
 	opt, err := optim.New(cfg.Optimizer, optim.Plan{StepsPerEpoch: stepsPerEpoch, TotalSteps: epochs * stepsPerEpoch, Multipliers: multipliers})
 	if err != nil {
 		return fmt.Errorf("supervised: %w", err)
@@ -196,6 +203,10 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 		}
 		clf.TrainLoss = append(clf.TrainLoss, epochLoss/float64(epochSteps))
 		epochLoss, epochSteps = 0, 0
+		epoch := len(clf.TrainLoss)
+		if epoch%validateEvery != 0 && epoch != epochs {
+			return nil
+		}
 		probs, err := predictVal()
 		if err != nil {
 			return fmt.Errorf("validation: %w", err)
@@ -204,9 +215,9 @@ func fit(store *model.Store, clf *Classifier, modelFn func(*model.Scope, *graph.
 		if err != nil {
 			return fmt.Errorf("validation AUC: %w", err)
 		}
-		clf.ValAUC = append(clf.ValAUC, auc)
+		clf.ValAUC, clf.ValEpochs = append(clf.ValAUC, auc), append(clf.ValEpochs, epoch)
 		if auc > clf.BestValAUC {
-			clf.BestValAUC, clf.BestEpoch = auc, len(clf.ValAUC)
+			clf.BestValAUC, clf.BestEpoch = auc, epoch
 			best, err = snapshot(store, best)
 			if err != nil {
 				return err

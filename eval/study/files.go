@@ -50,7 +50,7 @@ func (c Config) Describe() string {
 	t := pr.Train
 	epochs := fmt.Sprintf("%d epochs", t.Epochs)
 	if t.MinSteps > 0 {
-		epochs += fmt.Sprintf(" and at least %d steps (fine-tuning too)", t.MinSteps)
+		epochs += fmt.Sprintf(" and at least %d steps (fine-tuning too; a run stretched to more epochs is validated about %d times, evenly, and after its last epoch)", t.MinSteps, t.Epochs)
 	}
 	fmt.Fprintf(&b, "Supervised baseline: %s, batch %d, %s, %s augmentation, best validation AUC epoch kept. ",
 		epochs, t.BatchSize, t.Optimizer, augment.Name(t.Augment))

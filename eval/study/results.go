@@ -30,7 +30,7 @@ type Result struct {
 	ValAUC float64 `json:"-"`
 	// Selected holds what model selection chose: best_epoch, epochs, lr, wd, k.
 	Selected map[string]float64 `json:"selected,omitempty"`
-	// TrainLoss and ValAUCs per epoch of the selected run (empty for kNN).
+	// TrainLoss per epoch and ValAUCs per validation of the selected run (empty for kNN).
 	TrainLoss []float64 `json:"train_loss,omitempty"`
 	ValAUCs   []float64 `json:"-"`
 	// TestLabels (single-label) or TestTargets ([N][L] 0/1, multi-label) and TestScores
