@@ -26,9 +26,10 @@ import (
 // channels and an even-sized input is Winograd's F(2×2, 3×3) (winograd3x3): fewer
 // multiplications for more memory traffic, measured faster on those layers and slower on
 // odd sizes (a quarter of the tiles wasted at 7×7) and with 8 channels (10% at 28×28,
-// batch 256: its gathers copy runs of 8 values); see BenchmarkWinograd. (Computing a stride-1 convolution's input gradient as a
-// convolution of the output gradient with the flipped kernel, instead of a product and a
-// scatter-add, was measured slower: 41 against 43 pairs/s for the SimCLR ResNet-18 step.)
+// batch 256: its gathers copy runs of 8 values); see BenchmarkWinograd. (Computing a
+// stride-1 convolution's input gradient as a convolution of the output gradient with the
+// flipped kernel, instead of a product and a scatter-add, was measured slower: 41 against
+// 43 pairs/s for the SimCLR ResNet-18 step.)
 func Conv2D(x, kernel *Node, stride, padding int) *Node {
 	if x.Rank() != 4 || kernel.Rank() != 4 {
 		exceptions.Panicf("models.Conv2D: x must be [B, H, W, C] and kernel [KH, KW, C, O], got x=%s kernel=%s",
