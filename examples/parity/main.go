@@ -131,17 +131,21 @@ func run(dataPath, method, recipeName string, epochs, width int, seedList, out, 
 		fmt.Println(oursRow(ours, method))
 	}
 	if len(peers) > 0 {
+		seconds := make([]float64, len(peers))
+		for i, p := range peers {
+			seconds[i] = p.PretrainSeconds
+		}
 		col := func(f func(peerResult) float64) string {
 			xs := make([]float64, len(peers))
 			for i, p := range peers {
 				xs[i] = f(p)
 			}
-			return meanSD(xs)
+			return meanSD(xs, 3)
 		}
 		fmt.Printf("| PyTorch peer (%s) | %s | %s | %s | %s | %s |\n", filepath.Base(script),
 			col(func(p peerResult) float64 { return p.Linear }), col(func(p peerResult) float64 { return p.KNN }),
 			col(func(p peerResult) float64 { return p.RandomLinear }), col(func(p peerResult) float64 { return p.RandomKNN }),
-			col(func(p peerResult) float64 { return p.PretrainSeconds }))
+			meanSD(seconds, 0))
 	}
 	return nil
 }
@@ -193,7 +197,7 @@ func oursRow(st *study.Study, method string) string {
 				xs = append(xs, r.Metrics[metrics.MetricAUC])
 			}
 		}
-		return meanSD(xs)
+		return meanSD(xs, 3)
 	}
 	var secs []float64
 	for _, p := range st.Pretrainings {
@@ -202,16 +206,18 @@ func oursRow(st *study.Study, method string) string {
 		}
 	}
 	return fmt.Sprintf("| medssl | %s | %s | %s | %s | %s |", col(method+"+linear"), col(method+"+knn"),
-		col("none+linear"), col("none+knn"), meanSD(secs))
+		col("none+linear"), col("none+knn"), meanSD(secs, 0))
 }
 
-func meanSD(xs []float64) string {
+// meanSD formats xs as "mean ± sd" with the given decimals (3 for AUCs, 0 for seconds: a
+// timing on a shared machine has no meaningful millisecond).
+func meanSD(xs []float64, decimals int) string {
 	if len(xs) == 0 {
 		return "–"
 	}
 	m, sd := metrics.MeanSD(xs)
 	if math.IsNaN(sd) {
-		return fmt.Sprintf("%.3f", m)
+		return fmt.Sprintf("%.*f", decimals, m)
 	}
-	return fmt.Sprintf("%.3f ± %.3f", m, sd)
+	return fmt.Sprintf("%.*f ± %.*f", decimals, m, decimals, sd)
 }
