@@ -131,21 +131,17 @@ func run(dataPath, method, recipeName string, epochs, width int, seedList, out, 
 		fmt.Println(oursRow(ours, method))
 	}
 	if len(peers) > 0 {
-		seconds := make([]float64, len(peers))
-		for i, p := range peers {
-			seconds[i] = p.PretrainSeconds
-		}
-		col := func(f func(peerResult) float64) string {
+		col := func(decimals int, f func(peerResult) float64) string {
 			xs := make([]float64, len(peers))
 			for i, p := range peers {
 				xs[i] = f(p)
 			}
-			return meanSD(xs, 3)
+			return meanSD(xs, decimals)
 		}
 		fmt.Printf("| PyTorch peer (%s) | %s | %s | %s | %s | %s |\n", filepath.Base(script),
-			col(func(p peerResult) float64 { return p.Linear }), col(func(p peerResult) float64 { return p.KNN }),
-			col(func(p peerResult) float64 { return p.RandomLinear }), col(func(p peerResult) float64 { return p.RandomKNN }),
-			meanSD(seconds, 0))
+			col(3, func(p peerResult) float64 { return p.Linear }), col(3, func(p peerResult) float64 { return p.KNN }),
+			col(3, func(p peerResult) float64 { return p.RandomLinear }), col(3, func(p peerResult) float64 { return p.RandomKNN }),
+			col(0, func(p peerResult) float64 { return p.PretrainSeconds }))
 	}
 	return nil
 }
