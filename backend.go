@@ -65,6 +65,7 @@ func newBackend() (b compute.Backend, err error) {
 			err = fmt.Errorf("medssl: creating backend: %v", r)
 		}
 	}()
+	guardSIMDOverread()
 	if config, ok := os.LookupEnv(BackendEnvVar); ok && config != "" {
 		b, err = compute.NewWithConfig(config)
 		if err != nil {
