@@ -33,5 +33,6 @@
 // already there (with the same settings fingerprint), so it ends with the same results as
 // an uninterrupted run: every cell is seeded and depends on nothing but its own settings
 // and its pretraining. Shards (Config.Shard) split the grid between processes or machines
-// on the same principle; Merge gathers shards that ran in separate folders.
+// on the same principle; Merge gathers shards that ran in separate folders; Workers runs
+// several jobs of one process at once.
 package study

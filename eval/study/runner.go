@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Study is what Run returns: the study's settings (defaults filled in), its finished
@@ -124,66 +122,15 @@ func run(ctx context.Context, cfg Config, compute bool) (*Study, error) {
 		if st.Stale > 0 {
 			fmt.Fprintf(cfg.Progress, "; %d lines of other settings ignored", st.Stale)
 		}
+		if cfg.Workers > 1 {
+			fmt.Fprintf(cfg.Progress, "; up to %d jobs at a time (Workers)", cfg.Workers)
+		}
 		fmt.Fprintln(cfg.Progress)
 	}
-	prog := newProgress(cfg.Progress, todo, st.Resumed, len(pretrainsLeft))
-
-	// Pretrained stores of the current (seed, fold, imbalance): the cells that need them
-	// are consecutive, so older ones are dropped.
-	type group struct {
-		seed      int64
-		fold      int
-		imbalance float64
-	}
-	var current group
-	stores := map[string]*model.Store{}
-	var stopErr error
-	for _, c := range todo {
-		if err := ctx.Err(); err != nil {
-			stopErr = fmt.Errorf("%w: %v", ErrStopped, err)
-			break
-		}
-		if cfg.StopAfter > 0 && st.Computed >= cfg.StopAfter {
-			stopErr = fmt.Errorf("%w: StopAfter %d cells", ErrStopped, cfg.StopAfter)
-			break
-		}
-		if g := (group{c.Seed, c.Fold, c.Imbalance}); g != current {
-			current, stores = g, map[string]*model.Store{}
-		}
-		var pre *model.Store
-		if c.NeedsPretraining() {
-			key := cfg.pretrainKey(set, c)
-			if pre = stores[key]; pre == nil {
-				prog.pretrainStart(key)
-				t0 := time.Now()
-				store, rec, err := cfg.pretrain(set, c)
-				if err != nil {
-					return st, err
-				}
-				stores[key], pre = store, store
-				if pretrainsLeft[key] {
-					delete(pretrainsLeft, key)
-					prog.pretrainDone(rec, time.Since(t0).Seconds(), true)
-				}
-			}
-		}
-		if cfg.OnCell != nil {
-			cfg.OnCell(c)
-		}
-		prog.cellStart(c)
-		r, err := cfg.runCell(set, c, pre)
-		if err != nil {
-			return st, fmt.Errorf("study: %s: %w", c.Key(), err)
-		}
-		if c.NeedsPretraining() {
-			r.Pretraining = cfg.pretrainKey(set, c)
-		}
-		if err := log.append(r); err != nil {
-			return st, err
-		}
-		finished[c.Key()] = r
-		st.Computed++
-		prog.cellDone(r)
+	prog := newProgress(cfg.Progress, todo, st.Resumed, len(pretrainsLeft), cfg.Workers)
+	stopErr, err := cfg.runJobs(ctx, set, jobsOf(cfg, set, todo), prog, log, finished, pretrainsLeft, st)
+	if err != nil {
+		return st, err
 	}
 	for _, c := range cells {
 		if r, ok := finished[c.Key()]; ok {

@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -196,5 +197,80 @@ func TestRunResumesWithoutRecomputing(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// Several workers compute the same cells, each once, with the same results as one worker,
+// and do run cells side by side.
+func TestWorkersGiveTheSameResults(t *testing.T) {
+	ds := testutil.BreastMNIST(t)
+	var oneCalls, manyCalls []Cell
+	one := tinyConfig(ds, t.TempDir(), &oneCalls)
+	one.Workers = 1
+	serial, err := Run(context.Background(), one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := tinyConfig(ds, t.TempDir(), &manyCalls)
+	many.Workers = 3
+	var progress strings.Builder
+	many.Progress = &progress
+	parallel, err := Run(context.Background(), many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(manyCalls) != len(oneCalls) || len(parallel.Results) != len(serial.Results) || !parallel.Done() {
+		t.Fatalf("3 workers: %d calls, %d results; 1 worker: %d, %d", len(manyCalls), len(parallel.Results), len(oneCalls), len(serial.Results))
+	}
+	seen := map[string]bool{}
+	for _, c := range manyCalls {
+		if seen[c.Key()] {
+			t.Errorf("cell %s computed twice", c.Key())
+		}
+		seen[c.Key()] = true
+	}
+	for i := range serial.Results {
+		if !sameResult(parallel.Results[i], serial.Results[i]) {
+			t.Errorf("cell %s differs with 3 workers:\n%+v\n1 worker:\n%+v", serial.Results[i].Key(), parallel.Results[i], serial.Results[i])
+		}
+	}
+	if !strings.Contains(progress.String(), " 2 running") && !strings.Contains(progress.String(), " 3 running") {
+		t.Errorf("3 workers never ran two cells at once:\n%s", progress.String())
+	}
+}
+
+// Jobs hold every cell once, a pretraining's cells together, seeds in the grid's order and,
+// within a seed, the jobs with a pretraining first.
+func TestJobsOrder(t *testing.T) {
+	var calls []Cell
+	cfg := tinyConfig(testutil.BreastMNIST(t), t.TempDir(), &calls)
+	set, err := cfg.fingerprints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := cfg.cells()
+	jobs := jobsOf(cfg, set, cells)
+	var got []string
+	for _, j := range jobs {
+		desc := fmt.Sprintf("seed%d:", j.cells[0].Seed)
+		for _, c := range j.cells {
+			if c.Seed != j.cells[0].Seed || (j.pretrainKey != "") != c.NeedsPretraining() ||
+				(j.pretrainKey != "" && cfg.pretrainKey(set, c) != j.pretrainKey) {
+				t.Errorf("job %q holds %s", j.pretrainKey, c.Key())
+			}
+			desc += " " + c.Label()
+		}
+		got = append(got, desc)
+	}
+	// 2 seeds: the simclr pretraining's 3 arms × 2 fractions, then the singles in grid
+	// order (supervised and the random encoder's linear and kNN, per fraction).
+	want := []string{
+		"seed1: simclr+linear simclr+knn simclr+finetune simclr+linear simclr+knn simclr+finetune",
+		"seed1: supervised", "seed1: none+linear", "seed1: none+knn", "seed1: supervised", "seed1: none+linear", "seed1: none+knn",
+		"seed2: simclr+linear simclr+knn simclr+finetune simclr+linear simclr+knn simclr+finetune",
+		"seed2: supervised", "seed2: none+linear", "seed2: none+knn", "seed2: supervised", "seed2: none+linear", "seed2: none+knn",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("jobs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -122,6 +122,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		pretrainOn     = fs.String("pretrain-on", "", "comma-separated pretraining sources of the methods: own (each cell's training images) and/or pool names (default: own, plus every -pool)")
 		externals      = fs.String("external", "", "comma-separated external test sets: file.npz (its test split), file.npz#train|val|test|all, or an image folder with the dataset's classes")
 		explainN       = fs.Int("explain", def.Explain, "explain every arm of the first seed on this many test images per class (Grad-CAM, or attention rollout for ViTs), drawn as one grid per label fraction (0: none)")
+		workers        = fs.Int("workers", def.Workers, "jobs (a pretraining with its cells, or a cell) run at once in this process; results do not depend on it, peak memory grows with it (1: one after the other; -progress implies 1)")
 		shard          = fs.String("shard", "", "run only shard i/n of the grid (e.g. 2/3), as one of n processes or machines sharing -out; then run once without -shard to write the report")
 		merge          = fs.String("merge", "", "comma-separated study folders (shards run apart) to merge into -out; then the report is written from -out, computing nothing")
 		cpuProfile     = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
@@ -218,6 +219,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg.OutDir, cfg.StopAfter, cfg.Progress = *out, *stopAfter, stdout
 	cfg.Pretrain.Progress, cfg.Protocols.Train.Progress = *progress, *progress
+	if cfg.Workers = *workers; *progress {
+		cfg.Workers = 1 // progress bars of concurrent trainings would overwrite each other
+	}
 	if cli.IsNIfTIFolder(*dataPath) {
 		// A segmentation study: U-Net arms on slices of the volumes (eval/study.Segmentation).
 		cfg.Dataset = nil
