@@ -106,6 +106,9 @@ func run(dataPath, method, recipeName string, epochs, width int, seedList, out, 
 		cfg.Pretrain.Epochs, cfg.PretrainRecipe, cfg.KNNMonitor = epochs, recipe, false
 		cfg.Protocols.Search = eval.Search{LRFactors: []float64{0.1, 1, 10}, WeightDecays: []float64{0, 1e-4, 1e-3}}
 		cfg.Protocols.Probe.Optimizer.LearningRate = 1e-2
+		// One pretraining at a time, as the peer runs: the table's seconds per run would
+		// otherwise be those of two runs sharing the machine.
+		cfg.Workers = 1
 		fmt.Println(cfg.Describe())
 		if ours, err = study.Run(context.Background(), cfg); err != nil {
 			return err
