@@ -118,9 +118,10 @@ const (
 	DefaultBootstrapReps = 1000
 	// DefaultWorkers is DefaultConfig's Workers. On the 2-core machine of the README's Speed
 	// section a training of the main job's narrow ResNet leaves the cores partly idle
-	// between its ops; two jobs at once fill those gaps: the main job took 7 min 36 s
-	// against 8 min 18 s one job at a time, with the same results (peak memory 2.5 GB
-	// against 1.8 GB). It needs the go backend's ops_parallel (medssl.GoBackendOptions).
+	// between its ops; two jobs at once fill those gaps: the main job took 7 min 36 s and
+	// 7 min 58 s (two runs) against 8 min 18 s one job at a time, with the same results
+	// (peak memory 2.5 GB against 1.8 GB). It needs the go backend's ops_parallel
+	// (medssl.GoBackendOptions).
 	DefaultWorkers = 2
 )
 
