@@ -104,7 +104,8 @@ func newBackend() (b compute.Backend, err error) {
 // ops_parallel keeps the executors when several graphs run at once (a study's Workers):
 // by default the backend then runs each graph's ops one at a time, and two concurrent
 // trainings were slower together (the main job in 8 min 28 s) than one after the other
-// (8 min 18 s); with it, 7 min 52 s. A single graph runs as before.
+// (8 min 18 s); with it, 7 min 36 s and 7 min 58 s (two runs). A single graph runs as
+// before.
 func GoBackendOptions(cpus int) string {
 	cpus = max(cpus, 1)
 	return fmt.Sprintf("parallelism=%d,num_executors=%d,ops_parallel", 4*cpus, cpus)
