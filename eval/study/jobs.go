@@ -74,13 +74,13 @@ func jobsOf(cfg Config, set *settings, todo []Cell) []job {
 // when ctx is cancelled or StopAfter cells are computed, and the first error a cell or
 // pretraining returns; either way no new cell starts, and the running ones finish.
 func (cfg *Config) runJobs(ctx context.Context, set *settings, jobs []job, prog *progress, log *resultLog,
-	finished map[string]Result, pretrainsLeft map[string]bool, st *Study) (stopErr, err error) {
+	finished map[string]Result, st *Study) (stopErr, err error) {
 	var (
-		mu      sync.Mutex // guards everything below, log, finished, pretrainsLeft, st and prog
+		mu      sync.Mutex // guards everything below, log, finished, st and prog
 		next    int        // the next job to hand out
 		started int        // cells started in this call, for StopAfter
 	)
-	// mayStart reports whether another cell may start, recording why not.
+	// mayStart reports whether more work may start, recording why not; mu is held.
 	mayStart := func() bool {
 		if err != nil || stopErr != nil {
 			return false
@@ -104,42 +104,41 @@ func (cfg *Config) runJobs(ctx context.Context, set *settings, jobs []job, prog 
 	}
 	runJob := func(j job) {
 		var pre *model.Store
-		for i, c := range j.cells {
+		if j.pretrainKey != "" {
 			mu.Lock()
-			if !mayStart() {
-				mu.Unlock()
-				return
-			}
-			if i == 0 && j.pretrainKey != "" {
+			ok := mayStart()
+			if ok {
 				prog.pretrainStart(j.pretrainKey)
 			}
 			mu.Unlock()
-			if i == 0 && j.pretrainKey != "" {
-				t0 := time.Now()
-				store, rec, e := cfg.pretrain(set, c)
-				if e != nil {
-					fail(e)
-					return
-				}
-				pre = store
-				mu.Lock()
-				if pretrainsLeft[j.pretrainKey] {
-					delete(pretrainsLeft, j.pretrainKey)
-					prog.pretrainDone(rec, time.Since(t0).Seconds(), true)
-				}
-				ok := mayStart()
-				mu.Unlock()
-				if !ok {
-					return
-				}
+			if !ok {
+				return
 			}
+			t0 := time.Now()
+			store, rec, e := cfg.pretrain(set, j.cells[0])
+			if e != nil {
+				fail(e)
+				return
+			}
+			pre = store
 			mu.Lock()
-			started++
-			if cfg.OnCell != nil {
-				cfg.OnCell(c)
-			}
-			prog.cellStart(c)
+			prog.pretrainDone(rec, time.Since(t0).Seconds())
 			mu.Unlock()
+		}
+		for _, c := range j.cells {
+			mu.Lock()
+			ok := mayStart()
+			if ok {
+				started++
+				if cfg.OnCell != nil {
+					cfg.OnCell(c)
+				}
+				prog.cellStart(c)
+			}
+			mu.Unlock()
+			if !ok {
+				return
+			}
 			r, e := cfg.runCell(set, c, pre)
 			if e != nil {
 				fail(fmt.Errorf("study: %s: %w", c.Key(), e))
@@ -147,17 +146,16 @@ func (cfg *Config) runJobs(ctx context.Context, set *settings, jobs []job, prog 
 			}
 			r.Pretraining = j.pretrainKey
 			mu.Lock()
-			if e := log.append(r); e != nil {
-				if err == nil {
-					err = e
-				}
-				mu.Unlock()
+			if e = log.append(r); e == nil {
+				finished[c.Key()] = r
+				st.Computed++
+				prog.cellDone(r)
+			}
+			mu.Unlock()
+			if e != nil {
+				fail(e)
 				return
 			}
-			finished[c.Key()] = r
-			st.Computed++
-			prog.cellDone(r)
-			mu.Unlock()
 		}
 	}
 	var wg sync.WaitGroup

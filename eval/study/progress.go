@@ -108,11 +108,9 @@ func (p *progress) pretrainStart(name string) {
 	fmt.Fprintf(p.w, "%s pretraining %s\n", p.status(), name)
 }
 
-func (p *progress) pretrainDone(rec *Pretraining, seconds float64, ran bool) {
+func (p *progress) pretrainDone(rec *Pretraining, seconds float64) {
 	p.pretrainsLeft--
-	if ran {
-		p.pretrainSeconds = append(p.pretrainSeconds, seconds)
-	}
+	p.pretrainSeconds = append(p.pretrainSeconds, seconds)
 	last := "n/a"
 	if n := len(rec.Loss); n > 0 {
 		last = fmt.Sprintf("%.4f", rec.Loss[n-1])

@@ -97,16 +97,13 @@ func run(ctx context.Context, cfg Config, compute bool) (*Study, error) {
 		shardOf = cfg.shardOf(set, cells, cfg.Shard.Count)
 	}
 	var todo []Cell
-	pretrainsLeft := map[string]bool{}
 	for i, c := range cells {
 		if _, ok := finished[c.Key()]; ok || !compute || (shardOf != nil && shardOf[i] != cfg.Shard.Index-1) {
 			continue
 		}
 		todo = append(todo, c)
-		if c.NeedsPretraining() {
-			pretrainsLeft[cfg.pretrainKey(set, c)] = true
-		}
 	}
+	jobs := jobsOf(cfg, set, todo)
 	for _, c := range cells {
 		if _, ok := finished[c.Key()]; ok {
 			st.Resumed++
@@ -127,8 +124,14 @@ func run(ctx context.Context, cfg Config, compute bool) (*Study, error) {
 		}
 		fmt.Fprintln(cfg.Progress)
 	}
-	prog := newProgress(cfg.Progress, todo, st.Resumed, len(pretrainsLeft), cfg.Workers)
-	stopErr, err := cfg.runJobs(ctx, set, jobsOf(cfg, set, todo), prog, log, finished, pretrainsLeft, st)
+	pretrainings := 0
+	for _, j := range jobs {
+		if j.pretrainKey != "" {
+			pretrainings++
+		}
+	}
+	prog := newProgress(cfg.Progress, todo, st.Resumed, pretrainings, cfg.Workers)
+	stopErr, err := cfg.runJobs(ctx, set, jobs, prog, log, finished, st)
 	if err != nil {
 		return st, err
 	}
